@@ -1,0 +1,54 @@
+"""`Gazette`: the composition root, built once per process from one `Settings`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from gazette.settings import LoadedSettings, Settings, load_settings
+from gazette.store import Store
+from gazette.system import Doctor, System
+
+
+class Gazette:
+    """Owns the store and the capability services; every surface receives it explicitly."""
+
+    def __init__(self, settings: Settings, *, loaded: LoadedSettings | None = None) -> None:
+        self.settings = settings
+        self.loaded = loaded or LoadedSettings(settings=settings)
+
+    @classmethod
+    def from_settings(
+        cls, profile: str | None = None, config_file: Path | None = None, **overrides: Any
+    ) -> Gazette:
+        """Load settings (see `load_settings`) and build the root.
+
+        Raises:
+            ConfigError: the settings are invalid.
+        """
+        loaded = load_settings(profile=profile, config_file=config_file, **overrides)
+        return cls(loaded.settings, loaded=loaded)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings)
+
+    @cached_property
+    def system(self) -> System:
+        return System(self)
+
+    @cached_property
+    def doctor(self) -> Doctor:
+        return Doctor(self)
+
+    def capabilities(self) -> list[str]:
+        """Names of the capabilities enabled in this process."""
+        enabled = ["system", f"store:{self.store.backend}"]
+        if self.settings.redis.url:
+            enabled.append("redis")
+        return enabled
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.dispose()

@@ -1,0 +1,129 @@
+"""Structured logging: JSON lines off a terminal, readable on one, credentials masked.
+
+Configure once per process, before anything else (the MCP SDK calls `logging.basicConfig`
+when its server is created; ours must already be in place). Everything goes to stderr:
+stdout belongs to command output and to the stdio MCP protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import uuid
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from gazette.errors import ConfigError
+from gazette.redaction import redact_value
+from gazette.settings import LogSettings
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def mask_credentials(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask anything that looks like a credential, in every field."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = redact_value(str(key), value)
+    return event_dict
+
+
+def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) -> None:
+    """Route structlog and the stdlib `logging` tree (uvicorn, alembic, mcp) through one pipeline.
+
+    Raises:
+        ConfigError: the log file cannot be opened.
+    """
+    stream = stream or sys.stderr
+    use_json = settings.format == "json" or (settings.format == "auto" and not stream.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+    ]
+    tail: list[Any] = [structlog.processors.format_exc_info, mask_credentials]
+
+    def formatter(json_lines: bool) -> logging.Formatter:
+        renderer: Any = (
+            structlog.processors.JSONRenderer()
+            if json_lines
+            else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        )
+        return structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
+        )
+
+    console = logging.StreamHandler(stream)
+    console.setFormatter(formatter(use_json))
+    handlers: list[logging.Handler] = [console]
+    if settings.file is not None:
+        handlers.append(_file_handler(settings, formatter(True)))
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(settings.level.upper())
+    # uvicorn's access log duplicates our request log; its error log stays.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _file_handler(settings: LogSettings, formatter: logging.Formatter) -> logging.Handler:
+    path = Path(settings.file or "")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=settings.max_bytes, backupCount=settings.backups, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot open log file {path}: {exc.strerror or exc}; choose another with --log-file") from None
+    handler.setFormatter(formatter)
+    return handler
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def bind_request_id(request_id: str | None = None) -> str:
+    """Bind a request id to this task's log context and return it."""
+    request_id = request_id or new_request_id()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    return request_id
+
+
+def clear_request_id() -> None:
+    structlog.contextvars.unbind_contextvars("request_id")
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)
+
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "bind_request_id",
+    "clear_request_id",
+    "configure_logging",
+    "get_logger",
+    "mask_credentials",
+    "new_request_id",
+]

@@ -1,0 +1,74 @@
+"""Masking of anything that looks like a credential, before text leaves Gazette.
+
+Used by the log processor and by `config show`; later by captured dialogs and exports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+
+# Keys whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd)?|secret|token|api[_-]?key|apikey|authorization|^auth$|credential|private[_-]?key|cookie)",
+    re.IGNORECASE,
+)
+
+_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # PEM private keys, whole block.
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+    # Authorization headers and bearer tokens.
+    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]{8,}"),
+    # Well-known token formats: Gazette, GitHub, OpenAI/Anthropic/DeepSeek, Slack, AWS, Google.
+    re.compile(r"\bgzt_[A-Za-z0-9]{10,}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"),
+    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b"),
+    re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    # JWTs.
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),
+)
+# user:password@ in URLs: keep the user, hide the password.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?=@)")
+# key=value / key: value pairs whose key names a secret.
+_ASSIGNMENT = re.compile(
+    r"(?i)\b(?P<key>[\w-]*(?:password|passwd|secret|token|api[_-]?key|apikey)[\w-]*)"
+    r"(?P<sep>\s*[=:]\s*)(?P<quote>[\"']?)(?P<value>[^\s\"',;&]+)"
+)
+
+
+def redact_text(text: str) -> str:
+    """Return `text` with credentials replaced by `***`."""
+    if not text:
+        return text
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    text = _ASSIGNMENT.sub(lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote')}{MASK}", text)
+    for pattern in _PATTERNS:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a mapping key names a secret (`api_key`, `password`, `Authorization`...)."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_value(key: str, value: Any) -> Any:
+    """Redact one value, masking it whole when its key names a secret."""
+    if isinstance(value, Mapping):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(key, item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if is_secret_key(key):
+        return MASK
+    return redact_text(str(value)) if isinstance(value, str) else value
+
+
+__all__ = ["MASK", "is_secret_key", "redact_text", "redact_value"]

@@ -1,0 +1,321 @@
+"""Settings: the only place that reads the environment, `.env` and `config.toml`.
+
+Precedence, highest first: explicit overrides (CLI flags) > `GAZETTE_*` environment
+variables > `.env` in the working directory > the selected profile's table in
+`config.toml` > the top level of `config.toml` > defaults.
+
+Nested settings use `__` in variable names (`GAZETTE_STORE__URL`). A profile is a
+`[profiles.<name>]` table in `<data dir>/config.toml`, selected by `--profile` or
+`GAZETTE_PROFILE`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from gazette.errors import ConfigError
+
+ENV_PREFIX = "GAZETTE_"
+NESTED_DELIMITER = "__"
+CONFIG_FILE_NAME = "config.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="Database URL: postgresql://user@host:5432/db, or sqlite:///path. "
+        "Unset: the SQLite file <data dir>/gazette.db.",
+    )
+    busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+    pool_size: int = Field(default=5, ge=1, description="PostgreSQL connection pool size.")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme.split("+")[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"unsupported store URL {mask_url(value)!r}: use postgresql://user@host:5432/db "
+                "or sqlite:///path/to/file.db"
+            )
+        if scheme != "sqlite" and not urlsplit(value).hostname and "host=" not in value:
+            raise ValueError(f"store URL {mask_url(value)!r} names no host")
+        return value
+
+
+class ServerSettings(_Section):
+    host: str = Field(default="127.0.0.1", description="Address the HTTP and gRPC listeners bind.")
+    port: int = Field(default=4444, ge=0, le=65535, description="HTTP port (API, /mcp, /metrics).")
+    grpc_port: int = Field(default=50051, ge=0, le=65535, description="gRPC port.")
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: readable on a terminal, JSON lines otherwise."
+    )
+    file: Path | None = Field(default=None, description="Also write JSON lines to this file.")
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Rotate the log file at this size.")
+    backups: int = Field(default=5, ge=0, description="Rotated log files to keep.")
+
+
+class RedisSettings(_Section):
+    url: str | None = Field(default=None, description="redis://host:6379/0, shared by replicas.")
+
+
+class OllamaSettings(_Section):
+    url: str | None = Field(default=None, description="Ollama server, e.g. http://127.0.0.1:11434.")
+
+
+class OpenAISettings(_Section):
+    base_url: str | None = Field(
+        default=None, description="Any OpenAI-compatible server, e.g. http://127.0.0.1:1234/v1."
+    )
+    api_key: SecretStr | None = None
+
+
+class ProvidersSettings(_Section):
+    ollama: OllamaSettings = OllamaSettings()
+    openai: OpenAISettings = OpenAISettings()
+
+
+class ModelSettings(_Section):
+    default: str | None = Field(default=None, description="Route used when --model is omitted.")
+    routes: dict[str, str] = Field(
+        default_factory=dict, description='Aliases, e.g. {"llama3.2": "ollama:llama3.2"}.'
+    )
+
+
+class McpServerSettings(_Section):
+    url: str | None = None
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    """Every setting Gazette reads, built once per process by `load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        extra="forbid",
+    )
+
+    home: Path | None = Field(
+        default=None, description="Data directory. Unset: $XDG_DATA_HOME/gazette or ~/.local/share/gazette."
+    )
+    profile: str | None = Field(default=None, description="Profile selected from config.toml.")
+    workspace: str = Field(default="default", description="Workspace used by the local owner.")
+    store: StoreSettings = StoreSettings()
+    server: ServerSettings = ServerSettings()
+    log: LogSettings = LogSettings()
+    redis: RedisSettings = RedisSettings()
+    providers: ProvidersSettings = ProvidersSettings()
+    models: ModelSettings = ModelSettings()
+    mcp_servers: dict[str, McpServerSettings] = Field(
+        default_factory=dict, description="Other MCP servers Gazette knows about."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `load_settings` layers the sources itself (to know where each value came from)
+        # and hands the merged result in as init arguments.
+        return (init_settings,)
+
+    @property
+    def data_dir(self) -> Path:
+        """The resolved data directory (never None)."""
+        return self.home if self.home is not None else default_data_dir()
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / CONFIG_FILE_NAME
+
+
+def default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "gazette"
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """Settings plus where each value came from (dotted key -> source label)."""
+
+    settings: Settings
+    sources: dict[str, str] = field(default_factory=dict)
+    config_file: Path | None = None
+
+    def source_of(self, key: str) -> str:
+        return self.sources.get(key, "default")
+
+
+def load_settings(
+    profile: str | None = None,
+    config_file: Path | None = None,
+    env_file: Path | None = Path(".env"),
+    **overrides: Any,
+) -> LoadedSettings:
+    """Build the effective settings from overrides, environment, `.env` and config.toml.
+
+    Raises:
+        ConfigError: unknown profile, unreadable or invalid config file, invalid value.
+    """
+    env_layer = EnvSettingsSource(Settings)()
+    dotenv_layer = _read_dotenv(env_file)
+    override_layer = {key: value for key, value in overrides.items() if value is not None}
+
+    home = _first(override_layer, env_layer, dotenv_layer, key="home")
+    data_dir = Path(home).expanduser() if home else default_data_dir()
+    path = config_file or data_dir / CONFIG_FILE_NAME
+    toml = _read_toml(path, required=config_file is not None)
+
+    selected = profile or _first(override_layer, env_layer, dotenv_layer, key="profile")
+    top_level = {key: value for key, value in toml.items() if key != "profiles"}
+    profile_layer: dict[str, Any] = {}
+    if selected:
+        profiles = toml.get("profiles", {})
+        if not isinstance(profiles, dict) or selected not in profiles:
+            known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "none"
+            raise ConfigError(
+                f"unknown profile {selected!r}: profiles defined in {path}: {known}",
+                details={"profile": selected, "config_file": str(path)},
+            )
+        profile_layer = dict(profiles[selected])
+        override_layer["profile"] = selected
+
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("default", {}),
+        (f"config:{path}", top_level),
+        (f"profile:{selected}", profile_layer),
+        (f"dotenv:{env_file}", dotenv_layer),
+        ("env", env_layer),
+        ("override", override_layer),
+    ]
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for label, layer in layers:
+        for dotted, value in _leaves(layer):
+            _assign(merged, dotted, value)
+            sources[dotted] = _env_name(dotted) if label == "env" else label
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        raise _config_error(exc, sources) from None
+    return LoadedSettings(settings=settings, sources=sources, config_file=path if path.exists() else None)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL (`postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _read_dotenv(env_file: Path | None) -> dict[str, Any]:
+    if env_file is None or not env_file.is_file():
+        return {}
+    return DotEnvSettingsSource(Settings, env_file=env_file)()
+
+
+def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+
+
+def _first(*layers: Mapping[str, Any], key: str) -> Any:
+    for layer in layers:
+        if layer.get(key):
+            return layer[key]
+    return None
+
+
+def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        # Free-form maps (routes, MCP servers) are leaves as a whole: a layer replaces them.
+        if isinstance(value, Mapping) and dotted not in _OPAQUE_MAPS:
+            yield from _leaves(value, f"{dotted}.")
+        else:
+            yield dotted, value
+
+
+_OPAQUE_MAPS = frozenset({"models.routes", "mcp_servers"})
+
+
+def _assign(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value
+
+
+def _env_name(dotted: str) -> str:
+    return f"env:{ENV_PREFIX}{dotted.replace('.', NESTED_DELIMITER).upper()}"
+
+
+def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
+    problems = []
+    for error in exc.errors():
+        dotted = ".".join(str(part) for part in error["loc"])
+        origin = sources.get(dotted, "default")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{dotted} (from {origin}): {message}")
+    return ConfigError("invalid setting " + "; ".join(problems), details={"problems": problems})
+
+
+__all__ = [
+    "LoadedSettings",
+    "LogSettings",
+    "ModelSettings",
+    "ServerSettings",
+    "Settings",
+    "StoreSettings",
+    "load_settings",
+    "mask_url",
+]

@@ -1,0 +1,183 @@
+"""`Doctor`: checks a user runs when something does not work."""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from gazette.errors import GazetteError
+from gazette.net import port_free
+from gazette.settings import mask_url
+from gazette.system.models import Check, Report
+
+if TYPE_CHECKING:
+    from gazette.app import Gazette
+
+_TIMEOUT = 3.0
+
+
+class Doctor:
+    """Runs every check and reports; never raises for a failing check."""
+
+    def __init__(self, gz: Gazette, *, http: httpx.Client | None = None) -> None:
+        self._gz = gz
+        self._http = http
+
+    def run(self) -> Report:
+        steps: list[Callable[[], Iterator[Check]]] = [
+            self._python,
+            self._data_dir,
+            self._sqlite,
+            self._store,
+            self._ports,
+            self._redis,
+            self._model_endpoints,
+            self._mcp_servers,
+        ]
+        checks: list[Check] = []
+        for step in steps:
+            checks.extend(step())
+        return Report(checks=checks)
+
+    def _python(self) -> Iterator[Check]:
+        yield Check(name="python", status="ok", detail=f"Python {platform.python_version()}", required=False)
+
+    def _data_dir(self) -> Iterator[Check]:
+        directory = self._gz.settings.data_dir
+        probe = directory / ".gazette-doctor"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            yield Check(
+                name="data_dir",
+                status="fail",
+                detail=f"{directory} is not writable ({exc.strerror or exc}); set GAZETTE_HOME",
+            )
+            return
+        yield Check(name="data_dir", status="ok", detail=f"{directory} is writable")
+
+    def _sqlite(self) -> Iterator[Check]:
+        import sqlean  # type: ignore[import-untyped]
+
+        from gazette.store.engine import load_sqlite_vec
+
+        conn = sqlean.connect(":memory:")
+        try:
+            version = conn.execute("select sqlite_version()").fetchone()[0]
+            yield Check(name="sqlite", status="ok", detail=f"SQLite {version} (sqlean)")
+            try:
+                conn.execute("create virtual table t using fts5(body)")
+                yield Check(name="fts5", status="ok", detail="FTS5 available")
+            except sqlite3.Error as exc:
+                yield Check(name="fts5", status="fail", detail=f"FTS5 unavailable: {exc}")
+            try:
+                load_sqlite_vec(conn)
+                vec = conn.execute("select vec_version()").fetchone()[0]
+                yield Check(name="sqlite_vec", status="ok", detail=f"sqlite-vec {vec} loaded")
+            except Exception as exc:  # any loader failure is the finding itself
+                yield Check(name="sqlite_vec", status="fail", detail=f"sqlite-vec cannot load: {exc}")
+        finally:
+            conn.close()
+
+    def _store(self) -> Iterator[Check]:
+        try:
+            store = self._gz.store
+            store.ping()
+        except GazetteError as exc:
+            yield Check(name="store", status="fail", detail=exc.message)
+            return
+        yield Check(name="store", status="ok", detail=f"{store.backend} at {store.display_url} reachable")
+        current, head = store.migrator.current(), store.migrator.head()
+        if current == head:
+            yield Check(name="migrations", status="ok", detail=f"current ({head})")
+        elif store.migrator.known(current):
+            yield Check(
+                name="migrations",
+                status="warn",
+                required=False,
+                detail=f"at {current or 'none'}, head {head}: applied on next use, or run `gazette db upgrade`",
+            )
+        else:
+            yield Check(
+                name="migrations",
+                status="fail",
+                detail=f"database is at {current}, unknown to Gazette {head}: upgrade Gazette",
+            )
+
+    def _ports(self) -> Iterator[Check]:
+        server = self._gz.settings.server
+        for name, port, flag in (("http_port", server.port, "--port"), ("grpc_port", server.grpc_port, "--grpc-port")):
+            if port_free(server.host, port):
+                yield Check(name=name, status="ok", detail=f"{server.host}:{port} free", required=False)
+            else:
+                yield Check(
+                    name=name,
+                    status="warn",
+                    required=False,
+                    detail=f"{server.host}:{port} in use (a running gazette?); `gazette serve {flag} N` picks another",
+                )
+
+    def _redis(self) -> Iterator[Check]:
+        url = self._gz.settings.redis.url
+        if not url:
+            yield Check(name="redis", status="skip", detail="not configured (GAZETTE_REDIS__URL)", required=False)
+            return
+        try:
+            import redis
+        except ImportError:
+            yield Check(name="redis", status="fail", detail="redis support not installed: pip install 'gazette[redis]'")
+            return
+        try:
+            client = redis.Redis.from_url(url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT)
+            client.ping()
+            client.close()
+        except (redis.RedisError, ValueError) as exc:
+            yield Check(name="redis", status="fail", detail=f"{mask_url(url)} unreachable: {exc}")
+            return
+        yield Check(name="redis", status="ok", detail=f"{mask_url(url)} answers PING")
+
+    def _model_endpoints(self) -> Iterator[Check]:
+        providers = self._gz.settings.providers
+        if providers.ollama.url:
+            yield self._probe("ollama", providers.ollama.url.rstrip("/") + "/api/version", {})
+        else:
+            yield Check(name="ollama", status="skip", detail="not configured (GAZETTE_PROVIDERS__OLLAMA__URL)", required=False)
+        if providers.openai.base_url:
+            key = providers.openai.api_key
+            headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+            yield self._probe("openai_compatible", providers.openai.base_url.rstrip("/") + "/models", headers)
+        else:
+            yield Check(
+                name="openai_compatible",
+                status="skip",
+                detail="not configured (GAZETTE_PROVIDERS__OPENAI__BASE_URL)",
+                required=False,
+            )
+
+    def _mcp_servers(self) -> Iterator[Check]:
+        for name, server in self._gz.settings.mcp_servers.items():
+            if server.url:
+                yield self._probe(f"mcp:{name}", server.url, {}, any_answer=True)
+
+    def _probe(self, name: str, url: str, headers: dict[str, str], *, any_answer: bool = False) -> Check:
+        shown = mask_url(url)
+        if urlsplit(url).scheme not in ("http", "https"):
+            return Check(name=name, status="fail", required=False, detail=f"{shown} is not an http(s) URL")
+        client = self._http or httpx.Client(timeout=_TIMEOUT)
+        try:
+            response = client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            return Check(name=name, status="fail", required=False, detail=f"{shown} unreachable: {exc}")
+        finally:
+            if self._http is None:
+                client.close()
+        if response.status_code < 400 or any_answer:
+            return Check(name=name, status="ok", required=False, detail=f"{shown} answered {response.status_code}")
+        return Check(name=name, status="fail", required=False, detail=f"{shown} answered {response.status_code}")
