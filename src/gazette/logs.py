@@ -74,6 +74,8 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
     root.setLevel(settings.level.upper())
     # uvicorn's access log duplicates our request log; its error log stays.
     logging.getLogger("uvicorn.access").disabled = True
+    # Alembic narrates every connection at INFO; the store logs the upgrades that happen.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

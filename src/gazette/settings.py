@@ -235,6 +235,19 @@ def load_settings(
     return LoadedSettings(settings=settings, sources=sources, config_file=path if path.exists() else None)
 
 
+def describe_settings(loaded: LoadedSettings) -> list[dict[str, Any]]:
+    """Every effective setting as `{key, value, source}`, secrets masked."""
+    from gazette.redaction import redact_value
+
+    dumped = loaded.settings.model_dump(mode="json")
+    rows = []
+    for dotted, value in _leaves(dumped):
+        leaf = dotted.rsplit(".", 1)[-1]
+        rows.append({"key": dotted, "value": redact_value(leaf, value), "source": loaded.source_of(dotted)})
+    rows.append({"key": "data_dir", "value": str(loaded.settings.data_dir), "source": loaded.source_of("home")})
+    return rows
+
+
 def mask_url(url: str) -> str:
     """Hide the password of a URL (`postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`)."""
     parts = urlsplit(url)
@@ -254,7 +267,8 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # A data directory that is not a directory is reported when the store opens it.
         if required:
             raise ConfigError(f"config file {path} does not exist") from None
         return {}
@@ -316,6 +330,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "StoreSettings",
+    "describe_settings",
     "load_settings",
     "mask_url",
 ]

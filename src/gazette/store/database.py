@@ -11,9 +11,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gazette.errors import StoreUnavailableError
+from gazette.logs import get_logger
 from gazette.settings import Settings, mask_url
 from gazette.store.engine import backend_of, build_engine, store_url
 from gazette.store.migrator import Migrator
+
+log = get_logger("gazette.store")
 
 
 class Store:
@@ -42,7 +45,11 @@ class Store:
         with self._lock:
             if not self._migrated:
                 with self.translate_errors():
+                    before = self.migrator.current()
                     self.migrator.upgrade()
+                    after = self.migrator.current()
+                if before != after:
+                    log.info("store migrated", store=self.display_url, from_revision=before, to_revision=after)
                 self._migrated = True
 
     @contextmanager

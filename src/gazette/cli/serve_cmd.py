@@ -1,0 +1,44 @@
+"""`gazette serve`: HTTP (with /mcp) and gRPC in one process."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from gazette.cli.context import cli_context
+from gazette.cli.output import err_console
+
+if TYPE_CHECKING:
+    from gazette.serve import Endpoints
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port, also serving MCP at /mcp [default: 4444].")] = None,
+    grpc_port: Annotated[int | None, typer.Option("--grpc-port", help="gRPC port [default: 50051].")] = None,
+) -> None:
+    """Serve the HTTP API, MCP (streamable HTTP at /mcp) and gRPC until Ctrl-C or SIGTERM."""
+    from gazette.serve import run
+
+    server = {key: value for key, value in (("host", host), ("port", port), ("grpc_port", grpc_port)) if value is not None}
+    gz = cli_context(ctx).gazette(server=server)
+    settings = gz.settings.server
+    run(gz, host=settings.host, port=settings.port, grpc_port=settings.grpc_port, on_ready=_banner)
+
+
+def _banner(endpoints: Endpoints) -> None:
+    snippet = json.dumps({"mcpServers": {"gazette": {"type": "http", "url": endpoints.mcp_url}}}, indent=2)
+    err_console.print(
+        f"[bold]Gazette is serving[/]\n"
+        f"  HTTP     {endpoints.http_url}   (docs {endpoints.http_url}/docs, health /health, ready /ready)\n"
+        f"  MCP      {endpoints.mcp_url}\n"
+        f"  gRPC     {endpoints.grpc_target}\n"
+        f"MCP client configuration (HTTP):\n{snippet}\n"
+        "Stdio clients (Claude Desktop, Claude Code, Cursor) run `gazette mcp` instead; see the README.\n"
+        "Press Ctrl-C to stop.",
+        markup=True,
+        highlight=False,
+    )

@@ -1,0 +1,79 @@
+"""gRPC mapping of the error tree: a status code, the message, and the error shape in trailing metadata."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from gazette import errors
+from gazette.logs import REQUEST_ID_HEADER, bind_request_id, clear_request_id, get_logger
+
+log = get_logger("gazette.grpc")
+
+ERROR_METADATA_KEY = "gazette-error-bin"
+RETRY_AFTER_KEY = "retry-after"
+
+GRPC_STATUS: dict[type[errors.GazetteError], grpc.StatusCode] = {
+    errors.InvalidInputError: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.AuthenticationError: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDeniedError: grpc.StatusCode.PERMISSION_DENIED,
+    errors.NotFoundError: grpc.StatusCode.NOT_FOUND,
+    errors.ConflictError: grpc.StatusCode.ALREADY_EXISTS,
+    errors.RateLimitedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.UnavailableError: grpc.StatusCode.UNAVAILABLE,
+    errors.ProviderError: grpc.StatusCode.UNAVAILABLE,
+    errors.JobError: grpc.StatusCode.ABORTED,
+    errors.GazetteError: grpc.StatusCode.INTERNAL,
+}
+
+
+def status_for(exc: errors.GazetteError) -> grpc.StatusCode:
+    for cls in type(exc).__mro__:
+        if cls in GRPC_STATUS:
+            return GRPC_STATUS[cls]  # type: ignore[index]
+    return grpc.StatusCode.INTERNAL
+
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
+
+
+def rpc(name: str) -> Callable[[Handler[Req, Resp]], Handler[Req, Resp]]:
+    """Wrap a servicer method: request id in and out, a log line, `GazetteError` mapped to a status."""
+
+    def decorate(fn: Handler[Req, Resp]) -> Handler[Req, Resp]:
+        @functools.wraps(fn)
+        async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+            incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER)
+            request_id = bind_request_id(incoming if isinstance(incoming, str) else None)
+            await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
+            started = time.perf_counter()
+            outcome = "ok"
+            try:
+                return await fn(self, request, context)
+            except errors.GazetteError as exc:
+                outcome = exc.code
+                trailing: list[tuple[str, str | bytes]] = [(ERROR_METADATA_KEY, json.dumps(exc.to_dict()).encode())]
+                if isinstance(exc, errors.RateLimitedError):
+                    trailing.append((RETRY_AFTER_KEY, str(max(1, round(exc.retry_after)))))
+                context.set_trailing_metadata(tuple(trailing))
+                await context.abort(status_for(exc), exc.message)
+                raise  # unreachable: abort raises
+            finally:
+                log.info(
+                    "grpc call",
+                    method=name,
+                    outcome=outcome,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+                clear_request_id()
+
+        return wrapper
+
+    return decorate

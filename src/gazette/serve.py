@@ -1,0 +1,88 @@
+"""`serve`: one process, three listeners (HTTP + MCP at /mcp, gRPC), graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gazette.app import Gazette
+from gazette.logs import get_logger
+from gazette.net import bind_tcp
+
+log = get_logger("gazette.serve")
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    host: str
+    http_port: int
+    grpc_port: int
+
+    @property
+    def http_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.http_url}/mcp"
+
+    @property
+    def grpc_target(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.grpc_port}"
+
+
+def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable[[Endpoints], None]) -> None:
+    """Migrate, bind every port (failing fast, before anything starts), serve until SIGINT/SIGTERM.
+
+    Raises:
+        PortInUseError: a port is taken.
+        StoreUnavailableError: the store cannot be reached or migrated.
+    """
+    gz.store.ensure_migrated()
+    http_socket = bind_tcp(host, port, hint="--port (or GAZETTE_SERVER__PORT)")
+    try:
+        asyncio.run(_serve(gz, http_socket=http_socket, host=host, grpc_port=grpc_port, on_ready=on_ready))
+    finally:
+        http_socket.close()
+
+
+async def _serve(
+    gz: Gazette, *, http_socket: socket.socket, host: str, grpc_port: int, on_ready: Callable[[Endpoints], None]
+) -> None:
+    import uvicorn
+
+    from gazette.api import create_app
+    from gazette.grpc_server import GrpcServer
+
+    grpc_server = GrpcServer(gz, host, grpc_port)
+    config = uvicorn.Config(
+        create_app(gz),
+        log_config=None,
+        access_log=False,
+        ws="auto",
+        lifespan="on",
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
+    )
+    server = uvicorn.Server(config)
+    endpoints = Endpoints(host=host, http_port=http_socket.getsockname()[1], grpc_port=grpc_server.port)
+    await grpc_server.start()
+    try:
+        serving = asyncio.create_task(server.serve(sockets=[http_socket]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            log.info("gazette serving", http=endpoints.http_url, mcp=endpoints.mcp_url, grpc=endpoints.grpc_target)
+            on_ready(endpoints)
+        # uvicorn owns SIGINT/SIGTERM: it sets should_exit, drains requests, then returns here.
+        await serving
+    finally:
+        log.info("gazette stopping")
+        await grpc_server.stop(SHUTDOWN_GRACE_SECONDS)
+        gz.close()
+        log.info("gazette stopped")
