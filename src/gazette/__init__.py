@@ -33,7 +33,29 @@ _EXPORTS = {
     "Report": "gazette.system",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "AuthenticationError",
+    "Check",
+    "ConfigError",
+    "ConflictError",
+    "Gazette",
+    "GazetteError",
+    "Info",
+    "InvalidInputError",
+    "JobError",
+    "LoadedSettings",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PortInUseError",
+    "ProviderError",
+    "RateLimitedError",
+    "Report",
+    "Settings",
+    "StoreUnavailableError",
+    "UnavailableError",
+    "__version__",
+    "load_settings",
+]
 
 if TYPE_CHECKING:
     from gazette.app import Gazette

@@ -19,9 +19,7 @@ class Gazette:
         self.loaded = loaded or LoadedSettings(settings=settings)
 
     @classmethod
-    def from_settings(
-        cls, profile: str | None = None, config_file: Path | None = None, **overrides: Any
-    ) -> Gazette:
+    def from_settings(cls, profile: str | None = None, config_file: Path | None = None, **overrides: Any) -> Gazette:
         """Load settings (see `load_settings`) and build the root.
 
         Raises:

@@ -81,9 +81,7 @@ class RateLimitedError(GazetteError):
 
     code = "rate_limited"
 
-    def __init__(
-        self, message: str, *, retry_after: float, details: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float, details: dict[str, Any] | None = None) -> None:
         super().__init__(message, details={**(details or {}), "retry_after": retry_after})
         self.retry_after = retry_after
 

@@ -50,9 +50,7 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
 
     def formatter(json_lines: bool) -> logging.Formatter:
         renderer: Any = (
-            structlog.processors.JSONRenderer()
-            if json_lines
-            else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+            structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=stream.isatty())
         )
         return structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -96,7 +94,9 @@ def _file_handler(settings: LogSettings, formatter: logging.Formatter) -> loggin
             path, maxBytes=settings.max_bytes, backupCount=settings.backups, encoding="utf-8"
         )
     except OSError as exc:
-        raise ConfigError(f"cannot open log file {path}: {exc.strerror or exc}; choose another with --log-file") from None
+        raise ConfigError(
+            f"cannot open log file {path}: {exc.strerror or exc}; choose another with --log-file"
+        ) from None
     handler.setFormatter(formatter)
     return handler
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from gazette.app import Gazette
 from gazette.logs import get_logger
@@ -52,10 +55,31 @@ def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable
         http_socket.close()
 
 
+def _stop_on_signals(server: Any) -> None:
+    """First SIGINT/SIGTERM drains and stops every listener; a second one forces the exit."""
+    loop = asyncio.get_running_loop()
+
+    def request_stop(signum: signal.Signals) -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+        log.info("shutdown requested", signal=signum.name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, request_stop, signum)
+
+
 async def _serve(
     gz: Gazette, *, http_socket: socket.socket, host: str, grpc_port: int, on_ready: Callable[[Endpoints], None]
 ) -> None:
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        # uvicorn re-raises captured signals when serve() returns, which would kill the process
+        # before gRPC drains; `_stop_on_signals` handles them instead.
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     from gazette.api import create_app
     from gazette.grpc_server import GrpcServer
@@ -69,18 +93,15 @@ async def _serve(
         lifespan="on",
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     endpoints = Endpoints(host=host, http_port=http_socket.getsockname()[1], grpc_port=grpc_server.port)
     await grpc_server.start()
     try:
-        serving = asyncio.create_task(server.serve(sockets=[http_socket]))
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.05)
-        if server.started:
-            log.info("gazette serving", http=endpoints.http_url, mcp=endpoints.mcp_url, grpc=endpoints.grpc_target)
-            on_ready(endpoints)
-        # uvicorn owns SIGINT/SIGTERM: it sets should_exit, drains requests, then returns here.
-        await serving
+        # Both ports are bound already: clients connecting now are queued until uvicorn accepts.
+        log.info("gazette serving", http=endpoints.http_url, mcp=endpoints.mcp_url, grpc=endpoints.grpc_target)
+        on_ready(endpoints)
+        _stop_on_signals(server)
+        await server.serve(sockets=[http_socket])
     finally:
         log.info("gazette stopping")
         await grpc_server.stop(SHUTDOWN_GRACE_SECONDS)

@@ -102,9 +102,7 @@ class ProvidersSettings(_Section):
 
 class ModelSettings(_Section):
     default: str | None = Field(default=None, description="Route used when --model is omitted.")
-    routes: dict[str, str] = Field(
-        default_factory=dict, description='Aliases, e.g. {"llama3.2": "ollama:llama3.2"}.'
-    )
+    routes: dict[str, str] = Field(default_factory=dict, description='Aliases, e.g. {"llama3.2": "ollama:llama3.2"}.')
 
 
 class McpServerSettings(_Section):

@@ -31,7 +31,7 @@ _STARLETTE_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthent
 def status_for(exc: errors.GazetteError) -> int:
     for cls in type(exc).__mro__:
         if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]  # type: ignore[index]
+            return HTTP_STATUS[cls]
     return 500
 
 

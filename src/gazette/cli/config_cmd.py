@@ -41,7 +41,9 @@ def show(
     for column in ("setting", "value", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["key"], _show(row["value"]), row["source"], style=None if row["source"] != "default" else "dim")
+        table.add_row(
+            row["key"], _show(row["value"]), row["source"], style=None if row["source"] != "default" else "dim"
+        )
     console.print(table)
 
 

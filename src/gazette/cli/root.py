@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     auto = "auto"
     json = "json"
     console = "console"

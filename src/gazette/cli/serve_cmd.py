@@ -23,7 +23,9 @@ def serve(
     """Serve the HTTP API, MCP (streamable HTTP at /mcp) and gRPC until Ctrl-C or SIGTERM."""
     from gazette.serve import run
 
-    server = {key: value for key, value in (("host", host), ("port", port), ("grpc_port", grpc_port)) if value is not None}
+    server = {
+        key: value for key, value in (("host", host), ("port", port), ("grpc_port", grpc_port)) if value is not None
+    }
     gz = cli_context(ctx).gazette(server=server)
     settings = gz.settings.server
     run(gz, host=settings.host, port=settings.port, grpc_port=settings.grpc_port, on_ready=_banner)

@@ -21,7 +21,7 @@ class GrpcServer:
     def __init__(self, gz: Gazette, host: str, port: int) -> None:
         # SO_REUSEPORT would let two servers share a port silently; we want "port in use".
         self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        gazette_pb2_grpc.add_GazetteServiceServicer_to_server(GazetteServicer(gz), self.server)
+        gazette_pb2_grpc.add_GazetteServiceServicer_to_server(GazetteServicer(gz), self.server)  # type: ignore[no-untyped-call]
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
@@ -42,7 +42,7 @@ class GrpcServer:
             raise UnavailableError(f"cannot listen for gRPC on {address}: {exc}; choose another with {hint}") from None
         if bound == 0:
             raise UnavailableError(f"cannot listen for gRPC on {address}; choose another with {hint}")
-        return bound
+        return int(bound)
 
     async def start(self) -> None:
         await self.server.start()

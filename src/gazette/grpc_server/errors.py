@@ -35,7 +35,7 @@ GRPC_STATUS: dict[type[errors.GazetteError], grpc.StatusCode] = {
 def status_for(exc: errors.GazetteError) -> grpc.StatusCode:
     for cls in type(exc).__mro__:
         if cls in GRPC_STATUS:
-            return GRPC_STATUS[cls]  # type: ignore[index]
+            return GRPC_STATUS[cls]
     return grpc.StatusCode.INTERNAL
 
 

@@ -40,7 +40,7 @@ def build_engine(settings: Settings) -> Engine:
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
-    import sqlean  # type: ignore[import-untyped]
+    import sqlean
 
     try:
         parsed = make_url(url)
@@ -71,7 +71,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
 
 def load_sqlite_vec(dbapi_connection: Any) -> None:
     """Load the sqlite-vec extension into a raw sqlean connection."""
-    import sqlite_vec  # type: ignore[import-untyped]
+    import sqlite_vec
 
     dbapi_connection.enable_load_extension(True)
     try:
@@ -82,9 +82,7 @@ def load_sqlite_vec(dbapi_connection: Any) -> None:
 
 def _postgres_engine(url: str, settings: Settings) -> Engine:
     if importlib.util.find_spec("psycopg") is None:
-        raise ConfigError(
-            "PostgreSQL support is not installed: pip install 'gazette[postgres]' (or 'gazette[all]')"
-        )
+        raise ConfigError("PostgreSQL support is not installed: pip install 'gazette[postgres]' (or 'gazette[all]')")
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -64,7 +64,7 @@ class Doctor:
         yield Check(name="data_dir", status="ok", detail=f"{directory} is writable")
 
     def _sqlite(self) -> Iterator[Check]:
-        import sqlean  # type: ignore[import-untyped]
+        import sqlean
 
         from gazette.store.engine import load_sqlite_vec
 
@@ -148,7 +148,9 @@ class Doctor:
         if providers.ollama.url:
             yield self._probe("ollama", providers.ollama.url.rstrip("/") + "/api/version", {})
         else:
-            yield Check(name="ollama", status="skip", detail="not configured (GAZETTE_PROVIDERS__OLLAMA__URL)", required=False)
+            yield Check(
+                name="ollama", status="skip", detail="not configured (GAZETTE_PROVIDERS__OLLAMA__URL)", required=False
+            )
         if providers.openai.base_url:
             key = providers.openai.api_key
             headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}

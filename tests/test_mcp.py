@@ -1,0 +1,57 @@
+"""MCP with the official client: in process, over streamable HTTP at /mcp, and over stdio."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from gazette.app import Gazette
+from gazette.logs import configure_logging
+from gazette.mcp_server import build_mcp_server
+from gazette.settings import LogSettings
+from tests.servers import RunningServer
+
+
+@pytest.mark.anyio
+async def test_gazette_info_in_process_returns_structured_output(sqlite_gz: Gazette) -> None:
+    configure_logging(LogSettings(format="json"))
+    async with Client(build_mcp_server(sqlite_gz)) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert "gazette_info" in tools
+        assert tools["gazette_info"].output_schema is not None
+        assert tools["gazette_info"].annotations is not None
+        assert tools["gazette_info"].annotations.read_only_hint is True
+        result = await client.call_tool("gazette_info", {})
+    assert result.is_error is False
+    assert result.structured_content is not None
+    assert result.structured_content["workspace"]["slug"] == "default"
+    assert "system" in result.structured_content["capabilities"]
+
+
+@pytest.mark.anyio
+async def test_official_client_lists_and_calls_tools_over_http(server: RunningServer) -> None:
+    async with Client(server.mcp_url) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        result = await client.call_tool("gazette_info", {})
+    assert "gazette_info" in names
+    assert result.structured_content is not None
+    assert result.structured_content["name"] == "gazette"
+
+
+@pytest.mark.anyio
+async def test_official_client_lists_and_calls_tools_over_stdio(home: Path) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "gazette", "mcp"],
+        env={**os.environ, "GAZETTE_HOME": str(home)},
+    )
+    async with Client(params) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        result = await client.call_tool("gazette_info", {"workspace": "default"})
+    assert names == ["gazette_info"]
+    assert result.structured_content is not None
+    assert result.structured_content["store"] == "sqlite"

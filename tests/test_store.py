@@ -1,0 +1,106 @@
+"""The store on a real SQLite file and on a throw-away PostgreSQL database."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from gazette.app import Gazette
+from gazette.errors import ConfigError, StoreUnavailableError
+from gazette.settings import load_settings
+from gazette.store import Store
+from gazette.store.workspaces import find_workspace, list_workspaces
+
+
+def test_first_use_applies_migrations_and_creates_the_default_workspace(gz: Gazette) -> None:
+    assert gz.store.migrator.current() is None
+    with gz.store.begin() as conn:
+        workspaces = list_workspaces(conn)
+    assert [w.slug for w in workspaces] == ["default"]
+    assert gz.store.migrator.is_current()
+    assert {"workspaces", "alembic_version"} <= set(inspect(gz.store.engine).get_table_names())
+
+
+def test_migrations_are_idempotent_and_history_marks_them_applied(gz: Gazette) -> None:
+    gz.store.migrator.upgrade()
+    gz.store.migrator.upgrade()
+    history = gz.store.migrator.history()
+    assert history[0].id == "0001"
+    assert all(revision.applied for revision in history)
+    with gz.store.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM workspaces")).scalar() == 1
+
+
+def test_concurrent_first_use_migrates_once(gz: Gazette) -> None:
+    errors: list[BaseException] = []
+
+    def use() -> None:
+        try:
+            with gz.store.begin() as conn:
+                find_workspace(conn, "default")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with gz.store.begin() as conn:
+        assert len(list_workspaces(conn)) == 1
+
+
+def test_deleted_workspaces_are_not_found(gz: Gazette) -> None:
+    with gz.store.begin() as conn:
+        conn.execute(text("UPDATE workspaces SET deleted_at = CURRENT_TIMESTAMP WHERE slug = 'default'"))
+        assert find_workspace(conn, "default") is None
+
+
+def test_sqlite_store_uses_wal_foreign_keys_busy_timeout_and_sqlite_vec(sqlite_gz: Gazette, home: Path) -> None:
+    with sqlite_gz.store.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert str(conn.exec_driver_sql("SELECT vec_version()").scalar()).startswith("v")
+        conn.exec_driver_sql("CREATE VIRTUAL TABLE probe USING fts5(body)")
+    assert (home / "gazette.db").exists()
+
+
+@pytest.mark.postgres
+def test_postgres_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    stores = [Store(load_settings(store={"url": postgres_url}).settings) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def start(store: Store) -> None:
+        try:
+            store.ensure_migrated()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with stores[0].begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM workspaces")).scalar() == 1
+    for store in stores:
+        store.dispose()
+
+
+def test_unreachable_postgres_is_store_unavailable() -> None:
+    store = Store(load_settings(store={"url": "postgresql://nobody@127.0.0.1:1/none"}).settings)
+    with pytest.raises(StoreUnavailableError, match=r"cannot reach the store at postgresql://nobody@127\.0\.0\.1:1"):
+        store.ping()
+
+
+def test_data_dir_that_is_not_a_directory_is_a_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="is not writable"):
+        Store(load_settings(home=str(blocker / "sub")).settings)
