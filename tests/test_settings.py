@@ -147,3 +147,23 @@ def test_describe_settings_masks_secrets_and_passwords(monkeypatch: pytest.Monke
     assert rows["store.url"]["value"] == "postgresql://gazette:***@db:5432/gazette"
     assert "hunter2" not in repr(rows)
     assert "abcdefghijklmnop" not in repr(rows)
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GAZETTE_LOG__FILE=\nGAZETTE_REDIS__URL=\n")
+    monkeypatch.setenv("GAZETTE_STORE__URL", "")
+    settings = load_settings().settings
+    assert settings.log.file is None
+    assert settings.redis.url is None
+    assert settings.store.url is None
+
+
+def test_a_shared_dotenv_with_other_tools_variables_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=compose-only\nGAZETTE_SERVER__PORT=4545\n")
+    assert load_settings().settings.server.port == 4545
+
+
+def test_a_json_variable_that_is_not_json_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GAZETTE_MODELS__ROUTES", "{not json")
+    with pytest.raises(ConfigError, match="invalid setting"):
+        load_settings()

@@ -40,6 +40,21 @@ class Endpoints:
         return f"{host}:{self.grpc_port}"
 
 
+def run_stdio(gz: Gazette) -> None:
+    """Serve MCP over stdio (stdout carries the protocol; logs go to stderr).
+
+    Raises:
+        StoreUnavailableError: the store cannot be reached or migrated.
+    """
+    from gazette.mcp_server import build_mcp_server
+
+    gz.store.ensure_migrated()
+    try:
+        build_mcp_server(gz).run("stdio")
+    finally:
+        gz.close()
+
+
 def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable[[Endpoints], None]) -> None:
     """Migrate, bind every port (failing fast, before anything starts), serve until SIGINT/SIGTERM.
 
@@ -91,6 +106,8 @@ async def _serve(
         access_log=False,
         ws="auto",
         lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=gz.settings.server.forwarded_allow_ips,
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
     )
     server = _Server(config)

@@ -26,6 +26,7 @@ from pydantic_settings import (
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from gazette.errors import ConfigError
@@ -68,10 +69,16 @@ class ServerSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address the HTTP and gRPC listeners bind.")
     port: int = Field(default=4444, ge=0, le=65535, description="HTTP port (API, /mcp, /metrics).")
     grpc_port: int = Field(default=50051, ge=0, le=65535, description="gRPC port.")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For/Proto headers are trusted (comma-separated, or * behind nginx).",
+    )
 
 
 class LogSettings(_Section):
-    level: Literal["debug", "info", "warning", "error"] = "info"
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level of serve and mcp; one-shot commands log warnings unless set."
+    )
     format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: readable on a terminal, JSON lines otherwise."
     )
@@ -92,7 +99,7 @@ class OpenAISettings(_Section):
     base_url: str | None = Field(
         default=None, description="Any OpenAI-compatible server, e.g. http://127.0.0.1:1234/v1."
     )
-    api_key: SecretStr | None = None
+    api_key: SecretStr | None = Field(default=None, description="API key for that server (masked everywhere).")
 
 
 class ProvidersSettings(_Section):
@@ -118,8 +125,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_nested_delimiter=NESTED_DELIMITER,
-        env_file=".env",
         extra="forbid",
+        # `GAZETTE_LOG__FILE=` (as in a copied .env.example) means unset, not the empty path.
+        env_ignore_empty=True,
     )
 
     home: Path | None = Field(
@@ -189,8 +197,11 @@ def load_settings(
     Raises:
         ConfigError: unknown profile, unreadable or invalid config file, invalid value.
     """
-    env_layer = EnvSettingsSource(Settings)()
-    dotenv_layer = _read_dotenv(env_file)
+    try:
+        env_layer = EnvSettingsSource(Settings)()
+        dotenv_layer = _read_dotenv(env_file)
+    except SettingsError as exc:  # e.g. a JSON-valued variable that is not JSON
+        raise ConfigError(f"invalid setting: {exc}") from None
     override_layer = {key: value for key, value in overrides.items() if value is not None}
 
     home = _first(override_layer, env_layer, dotenv_layer, key="home")
@@ -258,7 +269,9 @@ def mask_url(url: str) -> str:
 def _read_dotenv(env_file: Path | None) -> dict[str, Any]:
     if env_file is None or not env_file.is_file():
         return {}
-    return DotEnvSettingsSource(Settings, env_file=env_file)()
+    # A .env is shared with other tools (docker compose, ...): keep only Gazette's settings.
+    values = DotEnvSettingsSource(Settings, env_file=env_file)()
+    return {key: value for key, value in values.items() if key in Settings.model_fields}
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:

@@ -33,14 +33,21 @@ class CliContext:
             overrides = {**overrides, "log": {**self.log_overrides, **overrides.get("log", {})}}
         return load_settings(profile=self.profile, config_file=self.config_file, **overrides)
 
-    def gazette(self, **overrides: Any) -> Gazette:
-        """Build (once) the `Gazette` for this command, configuring logging first."""
+    def gazette(self, *, long_running: bool = False, **overrides: Any) -> Gazette:
+        """Build (once) the `Gazette` for this command, configuring logging first.
+
+        One-shot commands log warnings only unless a level was set explicitly: their output is
+        the answer. Long-running ones (`serve`, `mcp`) log at the configured level.
+        """
         if self._gazette is None:
             from gazette.app import Gazette
             from gazette.logs import configure_logging
 
             loaded = self.settings(**overrides)
-            configure_logging(loaded.settings.log)
+            log_settings = loaded.settings.log
+            if not long_running and loaded.source_of("log.level") == "default":
+                log_settings = log_settings.model_copy(update={"level": "warning"})
+            configure_logging(log_settings)
             self._gazette = Gazette(loaded.settings, loaded=loaded)
         return self._gazette
 

@@ -9,9 +9,6 @@ from gazette.cli.context import cli_context
 
 def mcp(ctx: typer.Context) -> None:
     """Serve MCP over stdio (stdout carries the protocol; logs go to stderr)."""
-    gz = cli_context(ctx).gazette()
-    gz.store.ensure_migrated()
+    from gazette.serve import run_stdio
 
-    from gazette.mcp_server import build_mcp_server
-
-    build_mcp_server(gz).run("stdio")
+    run_stdio(cli_context(ctx).gazette(long_running=True))

@@ -26,7 +26,7 @@ def serve(
     server = {
         key: value for key, value in (("host", host), ("port", port), ("grpc_port", grpc_port)) if value is not None
     }
-    gz = cli_context(ctx).gazette(server=server)
+    gz = cli_context(ctx).gazette(long_running=True, server=server)
     settings = gz.settings.server
     run(gz, host=settings.host, port=settings.port, grpc_port=settings.grpc_port, on_ready=_banner)
 
