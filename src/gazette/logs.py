@@ -31,6 +31,12 @@ def mask_credentials(_logger: Any, _method: str, event_dict: MutableMapping[str,
     return event_dict
 
 
+def drop_color_message(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """uvicorn adds an ANSI-coloured copy of some messages; the plain `event` is enough."""
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) -> None:
     """Route structlog and the stdlib `logging` tree (uvicorn, alembic, mcp) through one pipeline.
 
@@ -46,7 +52,7 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
     ]
-    tail: list[Any] = [structlog.processors.format_exc_info, mask_credentials]
+    tail: list[Any] = [structlog.processors.format_exc_info, drop_color_message, mask_credentials]
 
     def formatter(json_lines: bool) -> logging.Formatter:
         renderer: Any = (

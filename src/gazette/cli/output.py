@@ -9,7 +9,6 @@ from typing import Any
 from rich.console import Console
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 
 def print_json(data: Any) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gazette.cli.context import cli_context
-from gazette.cli.output import err_console
 
 if TYPE_CHECKING:
     from gazette.serve import Endpoints
@@ -32,15 +32,15 @@ def serve(
 
 
 def _banner(endpoints: Endpoints) -> None:
+    # Plain text: Rich would wrap the URLs and the JSON snippet at 80 columns off a terminal.
     snippet = json.dumps({"mcpServers": {"gazette": {"type": "http", "url": endpoints.mcp_url}}}, indent=2)
-    err_console.print(
-        f"[bold]Gazette is serving[/]\n"
-        f"  HTTP     {endpoints.http_url}   (docs {endpoints.http_url}/docs, health /health, ready /ready)\n"
-        f"  MCP      {endpoints.mcp_url}\n"
-        f"  gRPC     {endpoints.grpc_target}\n"
-        f"MCP client configuration (HTTP):\n{snippet}\n"
-        "Stdio clients (Claude Desktop, Claude Code, Cursor) run `gazette mcp` instead; see the README.\n"
-        "Press Ctrl-C to stop.",
-        markup=True,
-        highlight=False,
+    sys.stderr.write(
+        "Gazette is serving\n"
+        f"  HTTP  {endpoints.http_url}  (docs /docs, health /health, ready /ready, metrics /metrics)\n"
+        f"  MCP   {endpoints.mcp_url}\n"
+        f"  gRPC  {endpoints.grpc_target}\n"
+        f"MCP client configuration (streamable HTTP):\n{snippet}\n"
+        "Stdio clients (Claude Desktop, Claude Code, Cursor) run `gazette mcp` instead: see the README.\n"
+        "Press Ctrl-C to stop.\n"
     )
+    sys.stderr.flush()
