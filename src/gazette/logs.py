@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -122,6 +125,31 @@ def clear_request_id() -> None:
     structlog.contextvars.unbind_contextvars("request_id")
 
 
+@dataclass
+class CallRecord:
+    """What `logged_call` yields: the bound request id, and an outcome the caller may set."""
+
+    request_id: str
+    outcome: str = "ok"
+
+
+@contextmanager
+def logged_call(logger: Any, event: str, *, request_id: str | None = None, **fields: Any) -> Iterator[CallRecord]:
+    """Bind a request id for one call, then log the call's outcome and duration and unbind it."""
+    record = CallRecord(request_id=bind_request_id(request_id))
+    started = time.perf_counter()
+    try:
+        yield record
+    except BaseException:
+        if record.outcome == "ok":
+            record.outcome = "internal"
+        raise
+    finally:
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        logger.info(event, outcome=record.outcome, duration_ms=duration_ms, **fields)
+        clear_request_id()
+
+
 def get_logger(name: str) -> Any:
     return structlog.stdlib.get_logger(name)
 
@@ -132,6 +160,7 @@ __all__ = [
     "clear_request_id",
     "configure_logging",
     "get_logger",
+    "logged_call",
     "mask_credentials",
     "new_request_id",
 ]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
 
 from gazette import errors
-from gazette.logs import REQUEST_ID_HEADER, bind_request_id, clear_request_id, get_logger
+from gazette.logs import REQUEST_ID_HEADER, get_logger, logged_call
 
 log = get_logger("gazette.grpc")
 
@@ -51,28 +50,20 @@ def rpc(name: str) -> Callable[[Handler[Req, Resp]], Handler[Req, Resp]]:
         @functools.wraps(fn)
         async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
             incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER)
-            request_id = bind_request_id(incoming if isinstance(incoming, str) else None)
-            await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
-            started = time.perf_counter()
-            outcome = "ok"
-            try:
-                return await fn(self, request, context)
-            except errors.GazetteError as exc:
-                outcome = exc.code
-                trailing: list[tuple[str, str | bytes]] = [(ERROR_METADATA_KEY, json.dumps(exc.to_dict()).encode())]
-                if isinstance(exc, errors.RateLimitedError):
-                    trailing.append((RETRY_AFTER_KEY, str(max(1, round(exc.retry_after)))))
-                context.set_trailing_metadata(tuple(trailing))
-                await context.abort(status_for(exc), exc.message)
-                raise  # unreachable: abort raises
-            finally:
-                log.info(
-                    "grpc call",
-                    method=name,
-                    outcome=outcome,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
-                clear_request_id()
+            with logged_call(
+                log, "grpc call", request_id=incoming if isinstance(incoming, str) else None, method=name
+            ) as call:
+                await context.send_initial_metadata(((REQUEST_ID_HEADER, call.request_id),))
+                try:
+                    return await fn(self, request, context)
+                except errors.GazetteError as exc:
+                    call.outcome = exc.code
+                    trailing: list[tuple[str, str | bytes]] = [(ERROR_METADATA_KEY, json.dumps(exc.to_dict()).encode())]
+                    if isinstance(exc, errors.RateLimitedError):
+                        trailing.append((RETRY_AFTER_KEY, str(max(1, round(exc.retry_after)))))
+                    context.set_trailing_metadata(tuple(trailing))
+                    await context.abort(status_for(exc), exc.message)
+                    raise  # unreachable: abort raises
 
         return wrapper
 

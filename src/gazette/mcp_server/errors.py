@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from mcp.types import CallToolResult, TextContent
 
 from gazette.errors import GazetteError
-from gazette.logs import bind_request_id, clear_request_id, get_logger
+from gazette.logs import get_logger, logged_call
 
 log = get_logger("gazette.mcp")
 
@@ -41,23 +40,12 @@ def tool_call(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            request_id = bind_request_id()
-            started = time.perf_counter()
-            outcome = "ok"
-            try:
-                return fn(*args, **kwargs)
-            except GazetteError as exc:
-                outcome = exc.code
-                return error_result(exc)
-            finally:
-                log.info(
-                    "mcp tool call",
-                    tool=name,
-                    outcome=outcome,
-                    request_id=request_id,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
-                clear_request_id()
+            with logged_call(log, "mcp tool call", tool=name) as call:
+                try:
+                    return fn(*args, **kwargs)
+                except GazetteError as exc:
+                    call.outcome = exc.code
+                    return error_result(exc)
 
         return wrapper
 
