@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -185,3 +189,52 @@ def test_usage_errors_exit_2_with_clicks_message(capsys: pytest.CaptureFixture[s
     code, _, err = run(capsys, "serve", "--port", "not-a-number")
     assert code == 2
     assert "Invalid value for '--port'" in err
+
+
+class ModelServer(http.server.BaseHTTPRequestHandler):
+    """Answers what doctor probes: Ollama's /api/version and an OpenAI-compatible /v1/models."""
+
+    seen_authorization: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen_authorization.append(self.headers.get("Authorization", ""))
+        if self.path == "/api/version":
+            body = b'{"version": "0.9.0"}'
+        elif self.path == "/v1/models":
+            body = b'{"object": "list", "data": [{"id": "local-model", "object": "model"}]}'
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def model_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ModelServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_doctor_reaches_configured_ollama_and_openai_compatible_servers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model_server: str
+) -> None:
+    monkeypatch.setenv("GAZETTE_PROVIDERS__OLLAMA__URL", model_server)
+    monkeypatch.setenv("GAZETTE_PROVIDERS__OPENAI__BASE_URL", f"{model_server}/v1")
+    monkeypatch.setenv("GAZETTE_PROVIDERS__OPENAI__API_KEY", "sk-local-abcdefghijklmnopqrst")
+    code, out, _ = run(capsys, "doctor", "--json")
+    checks = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert code == 0
+    assert checks["ollama"]["status"] == "ok"
+    assert checks["openai_compatible"]["status"] == "ok"
+    assert "Bearer sk-local-abcdefghijklmnopqrst" in ModelServer.seen_authorization
+    assert "sk-local" not in out
