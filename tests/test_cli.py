@@ -80,11 +80,14 @@ def test_db_commands_report_and_apply_migrations(capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "db", "current", "--json")
     assert (code, json.loads(out)["current"], json.loads(out)["up_to_date"]) == (0, None, False)
     code, out, _ = run(capsys, "db", "history", "--json")
-    assert [(r["id"], r["applied"]) for r in json.loads(out)] == [("0001", False)]
+    history = json.loads(out)
+    assert history[0]["id"] == "0001"
+    assert not any(r["applied"] for r in history)
     code, out, _ = run(capsys, "db", "upgrade", "--json")
-    assert json.loads(out)["to"] == "0001"
+    head = history[-1]["id"]
+    assert json.loads(out)["to"] == head
     code, out, _ = run(capsys, "db", "current")
-    assert "0001 (up to date)" in out
+    assert f"{head} (up to date)" in out
 
 
 def test_doctor_json_passes_on_a_healthy_machine(capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,3 +241,50 @@ def test_doctor_reaches_configured_ollama_and_openai_compatible_servers(
     assert checks["openai_compatible"]["status"] == "ok"
     assert "Bearer sk-local-abcdefghijklmnopqrst" in ModelServer.seen_authorization
     assert "sk-local" not in out
+
+
+def test_auth_add_prints_the_token_once_and_list_never_shows_it(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "auth", "add", "gazette", "--name", "ci", "--scopes", "memory:read,models:use", "--json")
+    assert code == 0
+    minted = json.loads(out)
+    assert minted["token"].startswith("gzt_")
+    assert minted["scopes"] == ["memory:read", "models:use"]
+    code, out, _ = run(capsys, "auth", "list")
+    assert code == 0
+    assert minted["prefix"] in out
+    assert minted["token"] not in out
+    code, out, _ = run(capsys, "auth", "list", "--json")
+    assert minted["token"] not in out
+    assert [row["name"] for row in json.loads(out)] == ["ci"]
+
+
+def test_auth_revoke_then_list_all_shows_it_revoked(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "auth", "add", "gazette", "--name", "temp")
+    code, out, _ = run(capsys, "auth", "revoke", "temp")
+    assert code == 0
+    assert "Revoked gzt_" in out
+    code, out, _ = run(capsys, "auth", "list", "--all")
+    assert "revoked" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["auth", "add", "gazette", "--name", "x", "--scopes", "memory:raed"], "error: unknown scope memory:raed"),
+        (["auth", "add", "gazette", "--name", "x", "--expires", "never"], "error: only admin tokens may never expire"),
+        (["auth", "add", "github", "--name", "x"], "error: cannot add 'github'"),
+        (["auth", "revoke", "nothing"], "error: no active token named or prefixed 'nothing'"),
+    ],
+)
+def test_auth_mistakes_are_one_line(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 1
+    assert err.startswith(message)
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_auth_whoami_is_the_local_owner(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "auth", "whoami", "--json")
+    assert code == 0
+    assert json.loads(out)["kind"] == "local"
+    assert json.loads(out)["role"] == "admin"

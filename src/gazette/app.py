@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from gazette.auth import Auth, Principal
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
@@ -33,6 +34,14 @@ class Gazette:
         return Store(self.settings)
 
     @cached_property
+    def auth(self) -> Auth:
+        return Auth(self)
+
+    def local_owner(self) -> Principal:
+        """The principal of the local CLI and the stdio MCP server."""
+        return Principal.local_owner(self.settings.workspace)
+
+    @cached_property
     def system(self) -> System:
         return System(self)
 
@@ -42,7 +51,7 @@ class Gazette:
 
     def capabilities(self) -> list[str]:
         """Names of the capabilities enabled in this process."""
-        enabled = ["system", f"store:{self.store.backend}"]
+        enabled = ["system", "auth", f"store:{self.store.backend}"]
         if self.settings.redis.url:
             enabled.append("redis")
         return enabled

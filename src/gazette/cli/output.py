@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console(highlight=False)
+# Off a terminal Rich would wrap and truncate at 80 columns; pipes and logs get whole lines.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def print_json(data: Any) -> None:

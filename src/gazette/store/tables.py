@@ -6,7 +6,24 @@ create them, in order.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    false,
+    func,
+    text,
+)
+
+from gazette.store.types import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -28,4 +45,37 @@ workspaces = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("deleted_at", DateTime(timezone=True), nullable=True),
+)
+
+personal_access_tokens = Table(
+    "personal_access_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("provider", String(50), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("token_prefix", String(20), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("allow_operator_llm", Boolean, nullable=False, server_default=false()),
+    Column("rate_limit_rpm", Integer, nullable=True),
+    Column("rate_limit_rpd", Integer, nullable=True),
+    Column("requests_today", Integer, nullable=False, server_default="0"),
+    Column("requests_day", Date, nullable=True),
+    Column("last_request_at", UtcDateTime, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    # One active secret per name, provider and workspace; revoked ones stay as history.
+    Index(
+        "uq_personal_access_tokens_active_name",
+        "workspace_id",
+        "provider",
+        "name",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
 )

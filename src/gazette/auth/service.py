@@ -1,0 +1,225 @@
+"""`Auth`: Gazette tokens and the principals they resolve to."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row
+
+from gazette.auth import tokens
+from gazette.auth.expiry import parse_expiry
+from gazette.auth.models import (
+    DEFAULT_SCOPES,
+    GAZETTE_PROVIDER,
+    SCOPES,
+    MintedToken,
+    Principal,
+    Role,
+    TokenInfo,
+)
+from gazette.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from gazette.store import tokens as token_rows
+from gazette.store.types import utcnow
+from gazette.store.workspaces import find_workspace
+
+if TYPE_CHECKING:
+    from gazette.app import Gazette
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class Auth:
+    def __init__(self, gz: Gazette) -> None:
+        self._gz = gz
+
+    def add_token(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        scopes: Iterable[str] | None = None,
+        role: Role | str = Role.personal,
+        expires: str | None = None,
+        rpm: int | None = None,
+        rpd: int | None = None,
+        user: str | None = None,
+        allow_operator_llm: bool = False,
+    ) -> MintedToken:
+        """Mint a Gazette token; the returned `token` is the only time it is ever shown.
+
+        Raises:
+            PermissionDeniedError: the principal may not manage tokens.
+            InvalidInputError: bad name, scope, role, limit or expiry.
+            ConflictError: an active token with this name exists.
+        """
+        require_scope(principal, "admin")
+        role = _role(role)
+        clean_scopes = _scopes(scopes)
+        _check_name(name)
+        _check_limit("rpm", rpm)
+        _check_limit("rpd", rpd)
+        lifetime = parse_expiry(expires)
+        if lifetime is None and role is not Role.admin:
+            raise InvalidInputError("only admin tokens may never expire; give --expires, e.g. 90d")
+        secret = tokens.mint()
+        now = utcnow()
+        with self._gz.store.begin() as conn:
+            row = token_rows.insert_token(
+                conn,
+                {
+                    "workspace_id": self._workspace_id(conn, principal.workspace),
+                    "user_id": user or principal.user,
+                    "name": name,
+                    "provider": GAZETTE_PROVIDER,
+                    "token_hash": tokens.digest(secret),
+                    "token_prefix": tokens.visible_prefix(secret),
+                    "scopes": clean_scopes,
+                    "role": role.value,
+                    "allow_operator_llm": allow_operator_llm,
+                    "rate_limit_rpm": rpm,
+                    "rate_limit_rpd": rpd,
+                    "expires_at": now + lifetime if lifetime else None,
+                    "created_at": now,
+                },
+            )
+        return MintedToken(token=secret, info=_info(row))
+
+    def list_tokens(self, principal: Principal, *, include_revoked: bool = False) -> list[TokenInfo]:
+        """Tokens and credentials of the workspace (admins) or of the caller (everyone else)."""
+        mine_only = None if principal.has_scope("admin") else principal.user
+        with self._gz.store.begin() as conn:
+            rows = token_rows.list_tokens(
+                conn,
+                self._workspace_id(conn, principal.workspace),
+                user=mine_only,
+                include_revoked=include_revoked,
+            )
+        return [_info(row) for row in rows]
+
+    def revoke_token(self, principal: Principal, name_or_prefix: str) -> TokenInfo:
+        """Revoke by name or visible prefix; the row stays as history.
+
+        Raises:
+            NotFoundError: no active token matches.
+            ConflictError: several match (name shared across providers): use the prefix.
+            PermissionDeniedError: not the caller's token and the caller is not an admin.
+        """
+        with self._gz.store.begin() as conn:
+            matches = token_rows.find_active_by_name_or_prefix(
+                conn, self._workspace_id(conn, principal.workspace), name_or_prefix
+            )
+            if not principal.has_scope("admin"):
+                matches = [row for row in matches if row.user_id == principal.user]
+            if not matches:
+                raise NotFoundError(f"no active token named or prefixed {name_or_prefix!r}")
+            if len(matches) > 1:
+                prefixes = ", ".join(f"{row.token_prefix} ({row.provider})" for row in matches)
+                raise ConflictError(f"{name_or_prefix!r} matches several tokens: {prefixes}; revoke one by its prefix")
+            row = token_rows.mark_revoked(conn, matches[0].id, utcnow())
+        return _info(row)
+
+    def authenticate(self, secret: str) -> Principal:
+        """Resolve a presented Gazette token to its principal.
+
+        Raises:
+            AuthenticationError: malformed, unknown, revoked or expired.
+        """
+        if not tokens.well_formed(secret):
+            raise AuthenticationError(
+                "malformed token: expected gzt_ followed by 36 letters and digits with a valid checksum",
+                details={"reason": "malformed"},
+            )
+        with self._gz.store.begin() as conn:
+            row = token_rows.find_by_hash(conn, tokens.digest(secret))
+        if row is None or row.provider != GAZETTE_PROVIDER:
+            raise AuthenticationError("unknown token", details={"reason": "unknown"})
+        if row.revoked_at is not None:
+            raise AuthenticationError(f"token {row.token_prefix} was revoked", details={"reason": "revoked"})
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            raise AuthenticationError(
+                f"token {row.token_prefix} expired at {row.expires_at:%Y-%m-%d %H:%M} UTC",
+                details={"reason": "expired"},
+            )
+        return Principal(
+            user=row.user_id,
+            workspace=row.workspace,
+            role=Role(row.role),
+            scopes=frozenset(row.scopes),
+            kind="token",
+            token_id=row.id,
+            allow_operator_llm=row.allow_operator_llm,
+        )
+
+    def _workspace_id(self, conn: Connection, slug: str) -> int:
+        workspace = find_workspace(conn, slug)
+        if workspace is None:
+            raise NotFoundError(f"workspace {slug!r} does not exist", details={"workspace": slug})
+        return workspace.id
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """Raises PermissionDeniedError unless the principal holds `scope` (admins hold every scope)."""
+    if not principal.has_scope(scope):
+        raise PermissionDeniedError(
+            f"this needs the {scope!r} scope; the credential has {', '.join(sorted(principal.scopes)) or 'none'}",
+            details={"required_scope": scope},
+        )
+
+
+def _info(row: Row[Any]) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        name=row.name,
+        provider=row.provider,
+        prefix=row.token_prefix,
+        user=row.user_id,
+        workspace=row.workspace,
+        role=Role(row.role),
+        scopes=list(row.scopes),
+        rate_limit_rpm=row.rate_limit_rpm,
+        rate_limit_rpd=row.rate_limit_rpd,
+        requests_today=row.requests_today if row.requests_day == utcnow().date() else 0,
+        last_request_at=row.last_request_at,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInputError(f"unknown role {role!r}: use {', '.join(r.value for r in Role)}") from None
+
+
+def _scopes(scopes: Iterable[str] | None) -> list[str]:
+    chosen = sorted({scope.strip() for scope in (scopes or DEFAULT_SCOPES) if scope.strip()})
+    unknown = [scope for scope in chosen if scope not in SCOPES]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown scope {', '.join(unknown)}: known scopes are {', '.join(SCOPES)}", details={"unknown": unknown}
+        )
+    if not chosen:
+        raise InvalidInputError("a token needs at least one scope")
+    return chosen
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise InvalidInputError(
+            f"invalid name {name!r}: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+
+
+def _check_limit(label: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise InvalidInputError(f"--{label} must be a positive number of requests, got {value}")

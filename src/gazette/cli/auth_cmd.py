@@ -1,0 +1,128 @@
+"""`gazette auth`: tokens and credentials."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from gazette.cli.context import cli_context
+from gazette.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from gazette.auth import TokenInfo
+
+app = typer.Typer(help="Access tokens: mint, list, revoke.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    provider: Annotated[str, typer.Argument(help="'gazette' mints a Gazette access token.")],
+    name: Annotated[str, typer.Option("--name", help="A name to recognise the token by.")],
+    scopes: Annotated[
+        str | None, typer.Option("--scopes", help="Comma-separated scopes [default: memory:read].")
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="90d, 12h, 2w, or never (admins only) [default: 90d].")
+    ] = None,
+    rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute allowed.")] = None,
+    rpd: Annotated[int | None, typer.Option("--rpd", help="Requests per day allowed.")] = None,
+    role: Annotated[str, typer.Option("--role", help="personal, admin or cos_internal.")] = "personal",
+    user: Annotated[str | None, typer.Option("--user", help="User the token acts as [default: local].")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mint a Gazette token and print it once: it is stored only as a hash."""
+    from gazette.errors import InvalidInputError
+
+    if provider != "gazette":
+        raise InvalidInputError(f"cannot add {provider!r}: this version mints Gazette tokens only (provider 'gazette')")
+    gz = cli_context(ctx).gazette()
+    minted = gz.auth.add_token(
+        gz.local_owner(),
+        name=name,
+        scopes=scopes.split(",") if scopes else None,
+        role=role,
+        expires=expires,
+        rpm=rpm,
+        rpd=rpd,
+        user=user,
+    )
+    if as_json:
+        print_json({"token": minted.token, **minted.info.model_dump(mode="json")})
+        return
+    console.print(f"Token [bold]{minted.info.name}[/] ({', '.join(minted.info.scopes)}), shown once:")
+    print(minted.token)
+    expiry = f"{minted.info.expires_at:%Y-%m-%d}" if minted.info.expires_at else "never"
+    console.print(f"Expires: {expiry}. Send it as 'Authorization: Bearer <token>' or 'X-API-Key: <token>'.")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List tokens (prefix, scopes, usage today, expiry, last use); never a secret."""
+    gz = cli_context(ctx).gazette()
+    rows = gz.auth.list_tokens(gz.local_owner(), include_revoked=include_revoked)
+    if as_json:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        console.print("No tokens. Mint one with: gazette auth add gazette --name NAME")
+        return
+    _table(rows)
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    name_or_prefix: Annotated[str, typer.Argument(help="Token name or its visible prefix (gzt_XXXXXXXX).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a token at once; it stays listed with --all."""
+    gz = cli_context(ctx).gazette()
+    info = gz.auth.revoke_token(gz.local_owner(), name_or_prefix)
+    if as_json:
+        print_json(info.model_dump(mode="json"))
+    else:
+        console.print(f"Revoked {info.prefix} ({info.name}).")
+
+
+@app.command("whoami")
+def whoami(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the principal this CLI acts as (the local owner)."""
+    principal = cli_context(ctx).gazette().local_owner()
+    if as_json:
+        print_json(principal.model_dump(mode="json"))
+    else:
+        console.print(
+            f"{principal.user} ({principal.kind}) in workspace {principal.workspace}, role {principal.role.value}, "
+            f"scopes {', '.join(sorted(principal.scopes))}"
+        )
+
+
+def _table(rows: list[TokenInfo]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for column in ("prefix", "name", "provider", "user", "role", "scopes", "today", "expires", "last used", "state"):
+        table.add_column(column)
+    for row in rows:
+        limit = f"/{row.rate_limit_rpd}" if row.rate_limit_rpd else ""
+        table.add_row(
+            row.prefix,
+            row.name,
+            row.provider,
+            row.user,
+            row.role.value,
+            ",".join(row.scopes),
+            f"{row.requests_today}{limit}",
+            f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never",
+            f"{row.last_request_at:%Y-%m-%d %H:%M}" if row.last_request_at else "-",
+            "revoked" if row.revoked_at else "active",
+        )
+    console.print(table)
