@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 
 def free_port() -> int:
@@ -29,10 +32,19 @@ class RunningServer:
     http_url: str
     grpc_target: str
     log_path: Path
+    token: str
 
     @property
     def mcp_url(self) -> str:
         return f"{self.http_url}/mcp"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def mcp_client(self) -> Client:
+        """The official MCP client over streamable HTTP, presenting the admin token."""
+        return Client(streamable_http_client(self.mcp_url, http_client=httpx2.AsyncClient(headers=self.headers)))
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -60,13 +72,16 @@ def start_server(tmp_path: Path, *extra: str, env: dict[str, str] | None = None)
         env={**os.environ, **(env or {})},
         text=True,
     )
-    server = RunningServer(process, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", log_path)
+    token_file = Path((env or os.environ).get("GAZETTE_HOME", os.environ["GAZETTE_HOME"])) / "admin-token"
+    server = RunningServer(process, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", log_path, "")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"gazette serve exited with {process.returncode}:\n{server.log()}")
         try:
             if httpx.get(f"{server.http_url}/health", timeout=1).status_code == 200:
+                # The first serve on an empty store writes the admin token before listening.
+                server.token = token_file.read_text().strip() if token_file.exists() else ""
                 return server
         except httpx.HTTPError:
             pass

@@ -13,7 +13,21 @@ from gazette.app import Gazette
 
 
 @pytest.fixture
-def client(gz: Gazette) -> Iterator[TestClient]:
+def admin_token(gz: Gazette) -> str:
+    return gz.auth.add_token(gz.local_owner(), name="api-admin", role="admin", scopes=["admin"]).token
+
+
+@pytest.fixture
+def client(gz: Gazette, admin_token: str) -> Iterator[TestClient]:
+    app = create_app(gz)
+    with TestClient(
+        app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(gz: Gazette) -> Iterator[TestClient]:
     with TestClient(create_app(gz), raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -47,6 +61,7 @@ def test_metrics_count_requests_by_route_template_and_status(client: TestClient)
     client.get("/v1/info", params={"workspace": "missing"})
     client.get("/no/such/path")
     metrics = client.get("/metrics")
+    assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
     body = metrics.text
     assert 'gazette_http_requests_total{method="GET",route="/health",status="200"} 1.0' in body
@@ -83,3 +98,73 @@ def test_failures_use_the_error_shape(client: TestClient, method: str, path: str
     error = response.json()["error"]
     assert error["code"] == code
     assert set(error) == {"code", "message", "details"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing"),
+        ({"Authorization": "Bearer gzt_typo"}, "malformed"),
+        ({"Authorization": "Token abc"}, "scheme"),
+        ({"X-API-Key": "gzt_000000000000000000000000000000000000"}, "malformed"),
+    ],
+)
+def test_v1_refuses_callers_without_a_valid_credential(
+    anonymous: TestClient, headers: dict[str, str], reason: str
+) -> None:
+    response = anonymous.get("/v1/info", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert response.json()["error"]["details"]["reason"] == reason
+
+
+def test_health_ready_and_metrics_need_no_credential(anonymous: TestClient, gz: Gazette) -> None:
+    gz.store.ensure_migrated()
+    for path in ("/health", "/ready", "/metrics", "/openapi.json"):
+        assert anonymous.get(path).status_code == 200, path
+
+
+def test_x_api_key_and_bearer_are_both_accepted(anonymous: TestClient, admin_token: str) -> None:
+    assert anonymous.get("/v1/auth/whoami", headers={"X-API-Key": admin_token}).json()["user"] == "local"
+    assert anonymous.get("/v1/auth/whoami", headers={"Authorization": f"bearer {admin_token}"}).status_code == 200
+
+
+def test_revoked_token_is_refused_at_once(client: TestClient, anonymous: TestClient) -> None:
+    minted = client.post("/v1/auth/tokens", json={"name": "short-lived"}).json()
+    assert anonymous.get("/v1/auth/whoami", headers={"X-API-Key": minted["token"]}).status_code == 200
+    assert client.delete("/v1/auth/tokens/short-lived").json()["revoked_at"] is not None
+    refused = anonymous.get("/v1/auth/whoami", headers={"X-API-Key": minted["token"]})
+    assert refused.status_code == 401
+    assert refused.json()["error"]["details"]["reason"] == "revoked"
+
+
+def test_admins_manage_tokens_over_http(client: TestClient) -> None:
+    created = client.post("/v1/auth/tokens", json={"name": "agent", "scopes": ["memory:read"], "rpm": 30})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["token"].startswith("gzt_")
+    listed = client.get("/v1/auth/tokens").json()
+    assert {row["name"] for row in listed} == {"api-admin", "agent"}
+    assert body["token"] not in str(listed)
+    conflict = client.post("/v1/auth/tokens", json={"name": "agent"})
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "conflict"
+
+
+def test_a_token_without_the_admin_scope_cannot_mint_tokens(client: TestClient, anonymous: TestClient) -> None:
+    reader = client.post("/v1/auth/tokens", json={"name": "reader", "user": "ada"}).json()["token"]
+    denied = anonymous.post("/v1/auth/tokens", json={"name": "escalate"}, headers={"X-API-Key": reader})
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "permission_denied"
+    assert denied.json()["error"]["details"]["required_scope"] == "admin"
+    own = anonymous.get("/v1/auth/tokens", headers={"X-API-Key": reader}).json()
+    assert [row["name"] for row in own] == ["reader"]
+
+
+def test_bad_token_requests_get_the_error_shape(client: TestClient) -> None:
+    response = client.post("/v1/auth/tokens", json={"name": "x", "scopes": ["everything"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_input"
+    malformed = client.post("/v1/auth/tokens", json={"scopes": "not-a-list"})
+    assert malformed.status_code == 422
+    assert malformed.json()["error"]["code"] == "invalid_input"

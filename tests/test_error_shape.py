@@ -13,7 +13,6 @@ import subprocess
 import grpc
 import httpx
 import pytest
-from mcp import Client
 
 from gazette.grpc_server.errors import ERROR_METADATA_KEY
 from gazette.grpc_server.protos import gazette_pb2, gazette_pb2_grpc
@@ -30,11 +29,11 @@ EXPECTED = {
 
 @pytest.mark.anyio
 async def test_one_error_shape_on_http_mcp_grpc_and_cli(server: RunningServer) -> None:
-    http = httpx.get(f"{server.http_url}/v1/info", params={"workspace": "nowhere"})
+    http = httpx.get(f"{server.http_url}/v1/info", params={"workspace": "nowhere"}, headers=server.headers)
     assert http.status_code == 404
     assert http.json() == EXPECTED
 
-    async with Client(server.mcp_url) as client:
+    async with server.mcp_client() as client:
         result = await client.call_tool("gazette_info", {"workspace": "nowhere"})
     assert result.is_error is True
     assert result.structured_content == EXPECTED
@@ -43,7 +42,9 @@ async def test_one_error_shape_on_http_mcp_grpc_and_cli(server: RunningServer) -
     async with grpc.aio.insecure_channel(server.grpc_target) as channel:
         stub = gazette_pb2_grpc.GazetteServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.GetInfo(gazette_pb2.GetInfoRequest(workspace="nowhere"))
+            await stub.GetInfo(
+                gazette_pb2.GetInfoRequest(workspace="nowhere"), metadata=(("authorization", f"Bearer {server.token}"),)
+            )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert caught.value.details() == EXPECTED["error"]["message"]
     trailing = dict(caught.value.trailing_metadata() or ())

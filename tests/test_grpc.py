@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,6 +15,11 @@ from gazette.errors import PortInUseError
 from gazette.grpc_server import SERVICE_NAME, GrpcServer
 from gazette.grpc_server.protos import gazette_pb2, gazette_pb2_grpc
 from gazette.net import bind_tcp
+
+
+@pytest.fixture
+def token(sqlite_gz: Gazette) -> str:
+    return sqlite_gz.auth.add_token(sqlite_gz.local_owner(), name="grpc", scopes=["memory:read"]).token
 
 
 @pytest.fixture
@@ -47,14 +53,29 @@ async def test_reflection_lists_the_services(channel: grpc.aio.Channel) -> None:
 
 
 @pytest.mark.anyio
-async def test_get_info_returns_the_workspace_and_a_request_id(channel: grpc.aio.Channel) -> None:
+async def test_get_info_returns_the_workspace_and_a_request_id(channel: grpc.aio.Channel, token: str) -> None:
     call = gazette_pb2_grpc.GazetteServiceStub(channel).GetInfo(
-        gazette_pb2.GetInfoRequest(), metadata=(("x-request-id", "grpc-test-1"),)
+        gazette_pb2.GetInfoRequest(), metadata=(("x-request-id", "grpc-test-1"), ("x-api-key", token))
     )
     info = await call
     assert info.workspace.slug == "default"
     assert info.store == "sqlite"
     assert ("x-request-id", "grpc-test-1") in tuple(await call.initial_metadata())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("metadata", "reason"),
+    [((), "missing"), ((("authorization", "Bearer gzt_bad"),), "malformed")],
+)
+async def test_get_info_without_a_valid_credential_is_unauthenticated(
+    channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...], reason: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gazette_pb2_grpc.GazetteServiceStub(channel).GetInfo(gazette_pb2.GetInfoRequest(), metadata=metadata)
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    error = json.loads(dict(caught.value.trailing_metadata() or ())["gazette-error-bin"])
+    assert error["error"]["details"]["reason"] == reason
 
 
 @pytest.mark.anyio

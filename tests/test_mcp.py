@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -19,7 +20,7 @@ from tests.servers import RunningServer
 @pytest.mark.anyio
 async def test_gazette_info_in_process_returns_structured_output(sqlite_gz: Gazette) -> None:
     configure_logging(LogSettings(format="json"))
-    async with Client(build_mcp_server(sqlite_gz)) as client:
+    async with Client(build_mcp_server(sqlite_gz, transport="stdio")) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert "gazette_info" in tools
         assert tools["gazette_info"].output_schema is not None
@@ -34,12 +35,31 @@ async def test_gazette_info_in_process_returns_structured_output(sqlite_gz: Gaze
 
 @pytest.mark.anyio
 async def test_official_client_lists_and_calls_tools_over_http(server: RunningServer) -> None:
-    async with Client(server.mcp_url) as client:
+    async with server.mcp_client() as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
         result = await client.call_tool("gazette_info", {})
     assert "gazette_info" in names
     assert result.structured_content is not None
     assert result.structured_content["name"] == "gazette"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [({}, "missing"), ({"Authorization": "Bearer gzt_nope"}, "malformed"), ({"Authorization": "Basic eDp5"}, "scheme")],
+)
+def test_mcp_over_http_refuses_callers_without_a_valid_credential(
+    server: RunningServer, headers: dict[str, str], reason: str
+) -> None:
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+    response = httpx.post(
+        server.mcp_url,
+        json=initialize,
+        headers={**headers, "Accept": "application/json, text/event-stream"},
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert response.json()["error"]["details"]["reason"] == reason
 
 
 @pytest.mark.anyio

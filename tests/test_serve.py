@@ -34,6 +34,27 @@ def test_serve_prints_how_to_connect(server: RunningServer) -> None:
     assert server.grpc_target in log
 
 
+def test_first_serve_mints_an_admin_token_shown_once_and_saved_0600(server: RunningServer, home: Path) -> None:
+    token_file = home / "admin-token"
+    assert server.token.startswith("gzt_")
+    assert (token_file.stat().st_mode & 0o777) == 0o600
+    assert server.log().count(server.token) == 1
+    whoami = httpx.get(server.http_url + "/v1/auth/whoami", headers=server.headers).json()
+    assert (whoami["user"], whoami["role"]) == ("admin", "admin")
+
+
+def test_a_second_serve_mints_no_new_admin_token(tmp_path: Path, home: Path) -> None:
+    first = start_server(tmp_path)
+    assert first.stop() == 0
+    second = start_server(tmp_path)
+    try:
+        assert "admin token was created" not in second.log()
+        assert (home / "admin-token").read_text().strip() == first.token
+        assert httpx.get(second.http_url + "/v1/info", headers={"X-API-Key": first.token}).status_code == 200
+    finally:
+        second.stop()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_shuts_down_gracefully_on_signals(tmp_path: Path, sig: signal.Signals) -> None:
     running = start_server(tmp_path)
@@ -79,7 +100,7 @@ def test_serve_on_postgresql_is_ready_and_creates_the_tables(tmp_path: Path, pos
     try:
         ready = httpx.get(running.http_url + "/ready")
         assert ready.status_code == 200
-        info = httpx.get(running.http_url + "/v1/info").json()
+        info = httpx.get(running.http_url + "/v1/info", headers=running.headers).json()
         assert info["store"] == "postgresql"
     finally:
         assert running.stop() == 0

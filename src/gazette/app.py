@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from gazette.auth import Auth, Principal
+from gazette.auth import Auth, Authenticator, Principal
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
@@ -36,6 +36,10 @@ class Gazette:
     @cached_property
     def auth(self) -> Auth:
         return Auth(self)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        return Authenticator(self.auth)
 
     def local_owner(self) -> Principal:
         """The principal of the local CLI and the stdio MCP server."""

@@ -24,6 +24,8 @@ class Endpoints:
     host: str
     http_port: int
     grpc_port: int
+    admin_token: str | None = None
+    admin_token_path: str | None = None
 
     @property
     def http_url(self) -> str:
@@ -50,7 +52,7 @@ def run_stdio(gz: Gazette) -> None:
 
     gz.store.ensure_migrated()
     try:
-        build_mcp_server(gz).run("stdio")
+        build_mcp_server(gz, transport="stdio").run("stdio")
     finally:
         gz.close()
 
@@ -65,7 +67,17 @@ def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable
     gz.store.ensure_migrated()
     http_socket = bind_tcp(host, port, hint="--port (or GAZETTE_SERVER__PORT)")
     try:
-        asyncio.run(_serve(gz, http_socket=http_socket, host=host, grpc_port=grpc_port, on_ready=on_ready))
+        admin = gz.auth.bootstrap_admin()
+        asyncio.run(
+            _serve(
+                gz,
+                http_socket=http_socket,
+                host=host,
+                grpc_port=grpc_port,
+                on_ready=on_ready,
+                admin_token=admin.token if admin else None,
+            )
+        )
     finally:
         http_socket.close()
 
@@ -85,7 +97,13 @@ def _stop_on_signals(server: Any) -> None:
 
 
 async def _serve(
-    gz: Gazette, *, http_socket: socket.socket, host: str, grpc_port: int, on_ready: Callable[[Endpoints], None]
+    gz: Gazette,
+    *,
+    http_socket: socket.socket,
+    host: str,
+    grpc_port: int,
+    on_ready: Callable[[Endpoints], None],
+    admin_token: str | None,
 ) -> None:
     import uvicorn
 
@@ -111,7 +129,13 @@ async def _serve(
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
     )
     server = _Server(config)
-    endpoints = Endpoints(host=host, http_port=http_socket.getsockname()[1], grpc_port=grpc_server.port)
+    endpoints = Endpoints(
+        host=host,
+        http_port=http_socket.getsockname()[1],
+        grpc_port=grpc_server.port,
+        admin_token=admin_token,
+        admin_token_path=str(gz.auth.admin_token_path),
+    )
     await grpc_server.start()
     try:
         # Both ports are bound already: clients connecting now are queued until uvicorn accepts.

@@ -10,9 +10,10 @@ from starlette.routing import Route
 
 from gazette import __version__
 from gazette.api.errors import install_error_handlers
+from gazette.api.mcp_auth import RequireCredential
 from gazette.api.metrics import Metrics
 from gazette.api.middleware import RequestContextMiddleware
-from gazette.api.routes import health, system
+from gazette.api.routes import auth, health, system
 from gazette.app import Gazette
 
 MCP_PATH = "/mcp"
@@ -22,7 +23,7 @@ def create_app(gz: Gazette) -> FastAPI:
     """Build the HTTP app for one `Gazette`; the MCP session manager runs in its lifespan."""
     from gazette.mcp_server import build_mcp_server
 
-    mcp = build_mcp_server(gz)
+    mcp = build_mcp_server(gz, transport="http")
     mcp_app = mcp.streamable_http_app(streamable_http_path=MCP_PATH, host=gz.settings.server.host)
 
     @asynccontextmanager
@@ -42,8 +43,9 @@ def create_app(gz: Gazette) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(system.router)
+    app.include_router(auth.router)
     # An exact route (not a Mount) so that POST /mcp is served without a redirect to /mcp/.
-    app.router.routes.append(Route(MCP_PATH, endpoint=mcp_app, include_in_schema=False))
+    app.router.routes.append(Route(MCP_PATH, endpoint=RequireCredential(mcp_app, gz), include_in_schema=False))
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row
@@ -33,6 +35,7 @@ from gazette.store.workspaces import find_workspace
 if TYPE_CHECKING:
     from gazette.app import Gazette
 
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -91,6 +94,27 @@ class Auth:
                 },
             )
         return MintedToken(token=secret, info=_info(row))
+
+    def bootstrap_admin(self) -> MintedToken | None:
+        """On a store where no Gazette token was ever minted, mint the first admin token.
+
+        It is written to `<data dir>/admin-token` (mode 0600) for the local owner, and returned
+        so that the caller can show it once. Returns None when tokens exist already.
+        """
+        with self._gz.store.begin() as conn:
+            if token_rows.count_tokens(conn, GAZETTE_PROVIDER):
+                return None
+        owner = self._gz.local_owner()
+        try:
+            minted = self.add_token(owner, name="admin", scopes=SCOPES, role=Role.admin, expires="never", user="admin")
+        except ConflictError:  # another replica minted it first
+            return None
+        write_secret_file(self.admin_token_path, minted.token)
+        return minted
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self._gz.settings.data_dir / ADMIN_TOKEN_FILE
 
     def list_tokens(self, principal: Principal, *, include_revoked: bool = False) -> list[TokenInfo]:
         """Tokens and credentials of the workspace (admins) or of the caller (everyone else)."""
@@ -171,6 +195,26 @@ def require_scope(principal: Principal, scope: str) -> None:
         raise PermissionDeniedError(
             f"this needs the {scope!r} scope; the credential has {', '.join(sorted(principal.scopes)) or 'none'}",
             details={"required_scope": scope},
+        )
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Write a secret readable by its owner only (0600), replacing any older file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+    os.replace(temporary, path)
+
+
+def require_workspace(principal: Principal, workspace: str) -> None:
+    """Raises PermissionDeniedError unless the principal works in `workspace` (admins see all)."""
+    if workspace != principal.workspace and not principal.has_scope("admin"):
+        raise PermissionDeniedError(
+            f"this credential is for workspace {principal.workspace!r}, not {workspace!r}",
+            details={"workspace": workspace},
         )
 
 

@@ -16,7 +16,8 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the version, workspace, store and enabled capabilities."""
-    result = cli_context(ctx).gazette().system.info(workspace)
+    gz = cli_context(ctx).gazette()
+    result = gz.system.info(gz.local_owner(), workspace)
     if as_json:
         print_json(result.model_dump())
         return

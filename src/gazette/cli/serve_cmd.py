@@ -33,7 +33,8 @@ def serve(
 
 def _banner(endpoints: Endpoints) -> None:
     # Plain text: Rich would wrap the URLs and the JSON snippet at 80 columns off a terminal.
-    snippet = json.dumps({"mcpServers": {"gazette": {"type": "http", "url": endpoints.mcp_url}}}, indent=2)
+    server = {"type": "http", "url": endpoints.mcp_url, "headers": {"Authorization": "Bearer <token>"}}
+    snippet = json.dumps({"mcpServers": {"gazette": server}}, indent=2)
     sys.stderr.write(
         "Gazette is serving\n"
         f"  HTTP  {endpoints.http_url}  (docs /docs, health /health, ready /ready, metrics /metrics)\n"
@@ -43,4 +44,11 @@ def _banner(endpoints: Endpoints) -> None:
         "Stdio clients (Claude Desktop, Claude Code, Cursor) run `gazette mcp` instead: see the README.\n"
         "Press Ctrl-C to stop.\n"
     )
+    if endpoints.admin_token:
+        sys.stderr.write(
+            "\nThis store had no tokens: an admin token was created. It is shown only this once and saved\n"
+            f"for the local owner in {endpoints.admin_token_path} (mode 0600):\n"
+            f"  {endpoints.admin_token}\n"
+            "Mint narrower tokens with `gazette auth add gazette --name NAME --scopes memory:read`.\n"
+        )
     sys.stderr.flush()

@@ -7,9 +7,11 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import anyio.to_thread
 import grpc
 
 from gazette import errors
+from gazette.auth import Principal
 from gazette.logs import REQUEST_ID_HEADER, get_logger, logged_call
 
 log = get_logger("gazette.grpc")
@@ -40,22 +42,31 @@ def status_for(exc: errors.GazetteError) -> grpc.StatusCode:
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
+Handler = Callable[[Any, Req, grpc.aio.ServicerContext, Principal], Awaitable[Resp]]
+Servicer = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
 
 
-def rpc(name: str) -> Callable[[Handler[Req, Resp]], Handler[Req, Resp]]:
-    """Wrap a servicer method: request id in and out, a log line, `GazetteError` mapped to a status."""
+def rpc(name: str) -> Callable[[Handler[Req, Resp]], Servicer[Req, Resp]]:
+    """Wrap a servicer method: request id in and out, authentication from metadata, a log line,
+    `GazetteError` mapped to a status. The method receives the caller's `Principal`.
 
-    def decorate(fn: Handler[Req, Resp]) -> Handler[Req, Resp]:
+    The servicer must have a `gz` attribute (the `Gazette`).
+    """
+
+    def decorate(fn: Handler[Req, Resp]) -> Servicer[Req, Resp]:
         @functools.wraps(fn)
         async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
-            incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER)
+            metadata = {key.lower(): value for key, value in (context.invocation_metadata() or ())}
+            incoming = metadata.get(REQUEST_ID_HEADER)
             with logged_call(
                 log, "grpc call", request_id=incoming if isinstance(incoming, str) else None, method=name
             ) as call:
                 await context.send_initial_metadata(((REQUEST_ID_HEADER, call.request_id),))
                 try:
-                    return await fn(self, request, context)
+                    principal = await anyio.to_thread.run_sync(
+                        self.gz.authenticator.authenticate, lambda key: _text(metadata.get(key))
+                    )
+                    return await fn(self, request, context, principal)
                 except errors.GazetteError as exc:
                     call.outcome = exc.code
                     trailing: list[tuple[str, str | bytes]] = [(ERROR_METADATA_KEY, json.dumps(exc.to_dict()).encode())]
@@ -68,3 +79,7 @@ def rpc(name: str) -> Callable[[Handler[Req, Resp]], Handler[Req, Resp]]:
         return wrapper
 
     return decorate
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value

@@ -6,19 +6,20 @@ import anyio.to_thread
 import grpc
 
 from gazette.app import Gazette
+from gazette.auth import Principal
 from gazette.grpc_server.errors import rpc
 from gazette.grpc_server.protos import gazette_pb2, gazette_pb2_grpc
 
 
 class GazetteServicer(gazette_pb2_grpc.GazetteServiceServicer):
     def __init__(self, gz: Gazette) -> None:
-        self._gz = gz
+        self.gz = gz
 
     @rpc("GetInfo")
     async def GetInfo(  # noqa: N802 - the name is the RPC's
-        self, request: gazette_pb2.GetInfoRequest, context: grpc.aio.ServicerContext
+        self, request: gazette_pb2.GetInfoRequest, context: grpc.aio.ServicerContext, principal: Principal
     ) -> gazette_pb2.Info:
-        info = await anyio.to_thread.run_sync(self._gz.system.info, request.workspace or None)
+        info = await anyio.to_thread.run_sync(self.gz.system.info, principal, request.workspace or None)
         return gazette_pb2.Info(
             name=info.name,
             version=info.version,

@@ -7,6 +7,7 @@ from mcp.server.mcpserver import MCPServer
 from gazette import __version__
 from gazette.app import Gazette
 from gazette.mcp_server import tools_system
+from gazette.mcp_server.principals import PRINCIPAL_SCOPE_KEY, PrincipalResolver, Transport
 
 INSTRUCTIONS = (
     "Gazette gives you memory and context for the user's repositories. "
@@ -14,16 +15,20 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp_server(gz: Gazette) -> MCPServer:
-    """Build the MCP server for one `Gazette`. Configure logging before calling this."""
+def build_mcp_server(gz: Gazette, *, transport: Transport) -> MCPServer:
+    """Build the MCP server for one `Gazette`. Configure logging before calling this.
+
+    On `stdio` every call acts as the local owner; over `http` as the caller the endpoint's
+    guard authenticated (see `gazette.api.mcp_auth`).
+    """
     server: MCPServer = MCPServer(
         name="gazette",
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level=gz.settings.log.level.upper(),  # type: ignore[arg-type]
     )
-    tools_system.register(server, gz)
+    tools_system.register(server, gz, PrincipalResolver(gz, transport))
     return server
 
 
-__all__ = ["build_mcp_server"]
+__all__ = ["PRINCIPAL_SCOPE_KEY", "build_mcp_server"]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from gazette.app import Gazette
 from gazette.mcp_server.errors import tool_call
+from gazette.mcp_server.principals import PrincipalResolver
 from gazette.system import Info
 
 
-def register(server: MCPServer, gz: Gazette) -> None:
+def register(server: MCPServer, gz: Gazette, principal_of: PrincipalResolver) -> None:
     @server.tool(
         name="gazette_info",
         description=(
@@ -24,8 +25,9 @@ def register(server: MCPServer, gz: Gazette) -> None:
     )
     @tool_call("gazette_info")
     def gazette_info(
+        ctx: Context,
         workspace: Annotated[
-            str | None, Field(description="Workspace slug; omit for the server's default workspace.")
+            str | None, Field(description="Workspace slug; omit for the workspace of your credential.")
         ] = None,
     ) -> Info:
-        return gz.system.info(workspace)
+        return gz.system.info(principal_of(ctx), workspace)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gazette.errors import ConflictError
@@ -35,6 +35,11 @@ def insert_token(conn: Connection, values: dict[str, Any]) -> Row[Any]:
             details={"name": values["name"], "provider": values["provider"]},
         ) from None
     return conn.execute(_select().where(pat.c.id == token_id)).one()
+
+
+def count_tokens(conn: Connection, provider: str) -> int:
+    """Every token of the provider ever minted, revoked ones included."""
+    return int(conn.execute(select(func.count()).select_from(pat).where(pat.c.provider == provider)).scalar_one())
 
 
 def find_by_hash(conn: Connection, token_hash: str) -> Row[Any] | None:

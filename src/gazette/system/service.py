@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gazette.auth import Principal, require_workspace
 from gazette.errors import GazetteError, NotFoundError, UnavailableError
 from gazette.store.workspaces import find_workspace
 from gazette.system.models import Check, Info, Report, WorkspaceInfo
@@ -16,16 +17,18 @@ class System:
     def __init__(self, gz: Gazette) -> None:
         self._gz = gz
 
-    def info(self, workspace: str | None = None) -> Info:
+    def info(self, principal: Principal, workspace: str | None = None) -> Info:
         """Version, workspace and enabled capabilities.
 
         Raises:
             NotFoundError: the workspace does not exist.
+            PermissionDeniedError: another workspace than the caller's, and the caller is not an admin.
             StoreUnavailableError: the store cannot be reached.
         """
         from gazette import __version__
 
-        slug = workspace or self._gz.settings.workspace
+        slug = workspace or principal.workspace
+        require_workspace(principal, slug)
         with self._gz.store.begin() as conn:
             row = find_workspace(conn, slug)
         if row is None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gazette.api.deps import GazetteDep
+from gazette.api.deps import GazetteDep, PrincipalDep
 from gazette.system import Info
 
 router = APIRouter(prefix="/v1", tags=["system"])
 
 
 @router.get("/info", summary="Version, workspace and enabled capabilities")
-def info(gz: GazetteDep, workspace: str | None = None) -> Info:
-    return gz.system.info(workspace)
+def info(gz: GazetteDep, principal: PrincipalDep, workspace: str | None = None) -> Info:
+    return gz.system.info(principal, workspace)

@@ -1,0 +1,54 @@
+"""`Authenticator`: one way to turn what a network caller presents into a `Principal`.
+
+HTTP, MCP over HTTP and gRPC all call it with their headers or metadata. The local CLI and
+the stdio MCP server do not: they act as the local owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from gazette.auth.models import Principal
+from gazette.errors import AuthenticationError
+
+if TYPE_CHECKING:
+    from gazette.auth.service import Auth
+
+HeaderLookup = Callable[[str], str | None]
+
+MISSING = "missing credential: send 'Authorization: Bearer <token>' or 'X-API-Key: <token>'"
+
+
+class Authenticator:
+    def __init__(self, auth: Auth) -> None:
+        self._auth = auth
+
+    def authenticate(self, header: HeaderLookup) -> Principal:
+        """Resolve `Authorization: Bearer …` or `X-API-Key: …` (looked up case-insensitively).
+
+        Raises:
+            AuthenticationError: no credential, an unsupported scheme, or a bad token.
+        """
+        return self._auth.authenticate(self.credential(header))
+
+    @staticmethod
+    def credential(header: HeaderLookup) -> str:
+        """The presented secret, without verifying it.
+
+        Raises:
+            AuthenticationError: none presented, or an unsupported scheme.
+        """
+        authorization = (header("authorization") or "").strip()
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                raise AuthenticationError(
+                    f"unsupported authorization scheme {scheme!r}: use 'Authorization: Bearer <token>'",
+                    details={"reason": "scheme"},
+                )
+            return value.strip()
+        api_key = (header("x-api-key") or "").strip()
+        if api_key:
+            return api_key
+        raise AuthenticationError(MISSING, details={"reason": "missing"})
