@@ -86,3 +86,14 @@ async def test_a_taken_grpc_port_is_reported_with_the_flag(sqlite_gz: Gazette) -
             GrpcServer(sqlite_gz, "127.0.0.1", taken.getsockname()[1])
     finally:
         taken.close()
+
+
+@pytest.mark.anyio
+async def test_grpc_calls_are_audited(channel: grpc.aio.Channel, token: str, sqlite_gz: Gazette) -> None:
+    await gazette_pb2_grpc.GazetteServiceStub(channel).GetInfo(
+        gazette_pb2.GetInfoRequest(), metadata=(("x-api-key", token),)
+    )
+    [call] = sqlite_gz.audit.list_entries(sqlite_gz.local_owner(), event="grpc.call")
+    assert (call.target, call.outcome, call.actor_kind) == ("GetInfo", "ok", "token")
+    [success] = sqlite_gz.audit.list_entries(sqlite_gz.local_owner(), event="auth.success")
+    assert success.payload["surface"] == "grpc"

@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from gazette.audit import Audit
 from gazette.auth import Auth, Authenticator, Principal
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
@@ -39,7 +40,11 @@ class Gazette:
 
     @cached_property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.auth)
+        return Authenticator(self.auth, self.audit)
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(self)
 
     def local_owner(self) -> Principal:
         """The principal of the local CLI and the stdio MCP server."""
@@ -55,7 +60,7 @@ class Gazette:
 
     def capabilities(self) -> list[str]:
         """Names of the capabilities enabled in this process."""
-        enabled = ["system", "auth", f"store:{self.store.backend}"]
+        enabled = ["system", "auth", "audit", f"store:{self.store.backend}"]
         if self.settings.redis.url:
             enabled.append("redis")
         return enabled

@@ -26,7 +26,7 @@ class RequireCredential:
             return
         headers = Headers(scope=scope)
         try:
-            principal = await run_in_threadpool(self.gz.authenticator.authenticate, headers.get)
+            principal = await run_in_threadpool(self.gz.authenticator.authenticate, headers.get, surface="mcp")
         except AuthenticationError as exc:
             body = json.dumps(exc.to_dict()).encode()
             await send(

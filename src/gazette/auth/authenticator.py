@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gazette.auth.models import Principal
+from gazette.auth.tokens import PREFIX, visible_prefix
 from gazette.errors import AuthenticationError
 
 if TYPE_CHECKING:
+    from gazette.audit import Audit
     from gazette.auth.service import Auth
 
 HeaderLookup = Callable[[str], str | None]
@@ -21,16 +23,33 @@ MISSING = "missing credential: send 'Authorization: Bearer <token>' or 'X-API-Ke
 
 
 class Authenticator:
-    def __init__(self, auth: Auth) -> None:
+    def __init__(self, auth: Auth, audit: Audit) -> None:
         self._auth = auth
+        self._audit = audit
 
-    def authenticate(self, header: HeaderLookup) -> Principal:
+    def authenticate(self, header: HeaderLookup, *, surface: str = "http") -> Principal:
         """Resolve `Authorization: Bearer …` or `X-API-Key: …` (looked up case-insensitively).
+
+        Success and failure are both audited; a failure records only the token's visible prefix.
 
         Raises:
             AuthenticationError: no credential, an unsupported scheme, or a bad token.
         """
-        return self._auth.authenticate(self.credential(header))
+        presented = ""
+        try:
+            presented = self.credential(header)
+            principal = self._auth.authenticate(presented)
+        except AuthenticationError as exc:
+            reason = str(exc.details.get("reason", "invalid"))
+            self._audit.record(
+                "auth.failure",
+                actor_id=visible_prefix(presented) if presented.startswith(PREFIX) else "-",
+                outcome=reason,
+                payload={"surface": surface, "reason": reason},
+            )
+            raise
+        self._audit.record("auth.success", principal=principal, payload={"surface": surface})
+        return principal
 
     @staticmethod
     def credential(header: HeaderLookup) -> str:

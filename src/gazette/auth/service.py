@@ -93,7 +93,14 @@ class Auth:
                     "created_at": now,
                 },
             )
-        return MintedToken(token=secret, info=_info(row))
+        info = _info(row)
+        self._gz.audit.record(
+            "token.created",
+            principal=principal,
+            target=info.prefix,
+            payload={"name": name, "provider": info.provider, "role": role.value, "scopes": clean_scopes},
+        )
+        return MintedToken(token=secret, info=info)
 
     def bootstrap_admin(self) -> MintedToken | None:
         """On a store where no Gazette token was ever minted, mint the first admin token.
@@ -148,7 +155,14 @@ class Auth:
                 prefixes = ", ".join(f"{row.token_prefix} ({row.provider})" for row in matches)
                 raise ConflictError(f"{name_or_prefix!r} matches several tokens: {prefixes}; revoke one by its prefix")
             row = token_rows.mark_revoked(conn, matches[0].id, utcnow())
-        return _info(row)
+        info = _info(row)
+        self._gz.audit.record(
+            "token.revoked",
+            principal=principal,
+            target=info.prefix,
+            payload={"name": info.name, "provider": info.provider},
+        )
+        return info
 
     def authenticate(self, secret: str) -> Principal:
         """Resolve a presented Gazette token to its principal.

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gazette import __version__
-from gazette.cli import auth_cmd, config_cmd, db_cmd, doctor_cmd, info_cmd, mcp_cmd, serve_cmd
+from gazette.cli import audit_cmd, auth_cmd, config_cmd, db_cmd, doctor_cmd, info_cmd, mcp_cmd, serve_cmd
 from gazette.cli.context import CliContext
 
 app = typer.Typer(
@@ -73,5 +73,6 @@ app.command("mcp")(mcp_cmd.mcp)
 app.command("info")(info_cmd.info)
 app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(auth_cmd.app, name="auth")
+app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")

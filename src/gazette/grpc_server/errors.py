@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -58,15 +59,20 @@ def rpc(name: str) -> Callable[[Handler[Req, Resp]], Servicer[Req, Resp]]:
         async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
             metadata = {key.lower(): value for key, value in (context.invocation_metadata() or ())}
             incoming = metadata.get(REQUEST_ID_HEADER)
+            started = time.perf_counter()
+            principal: Principal | None = None
             with logged_call(
                 log, "grpc call", request_id=incoming if isinstance(incoming, str) else None, method=name
             ) as call:
                 await context.send_initial_metadata(((REQUEST_ID_HEADER, call.request_id),))
                 try:
-                    principal = await anyio.to_thread.run_sync(
-                        self.gz.authenticator.authenticate, lambda key: _text(metadata.get(key))
+                    caller: Principal = await anyio.to_thread.run_sync(
+                        functools.partial(
+                            self.gz.authenticator.authenticate, lambda key: _text(metadata.get(key)), surface="grpc"
+                        )
                     )
-                    return await fn(self, request, context, principal)
+                    principal = caller
+                    return await fn(self, request, context, caller)
                 except errors.GazetteError as exc:
                     call.outcome = exc.code
                     trailing: list[tuple[str, str | bytes]] = [(ERROR_METADATA_KEY, json.dumps(exc.to_dict()).encode())]
@@ -75,6 +81,18 @@ def rpc(name: str) -> Callable[[Handler[Req, Resp]], Servicer[Req, Resp]]:
                     context.set_trailing_metadata(tuple(trailing))
                     await context.abort(status_for(exc), exc.message)
                     raise  # unreachable: abort raises
+                finally:
+                    if principal is not None:  # failed authentications are audited by the authenticator
+                        await anyio.to_thread.run_sync(
+                            functools.partial(
+                                self.gz.audit.record,
+                                "grpc.call",
+                                principal=principal,
+                                target=name,
+                                outcome=call.outcome,
+                                payload={"latency_ms": round((time.perf_counter() - started) * 1000, 2)},
+                            )
+                        )
 
         return wrapper
 

@@ -23,7 +23,7 @@ def register(server: MCPServer, gz: Gazette, principal_of: PrincipalResolver) ->
         ),
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
-    @tool_call("gazette_info")
+    @tool_call(gz, "gazette_info", principal_of)
     def gazette_info(
         ctx: Context,
         workspace: Annotated[

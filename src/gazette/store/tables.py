@@ -79,3 +79,21 @@ personal_access_tokens = Table(
         postgresql_where=text("revoked_at IS NULL"),
     ),
 )
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Position in the chain; unique with prev_hash, so concurrent appends can never fork it.
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("workspace", String(64), nullable=True),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("target", String(500), nullable=True),
+    Column("outcome", String(50), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False, unique=True),
+)
