@@ -272,7 +272,7 @@ def test_auth_revoke_then_list_all_shows_it_revoked(capsys: pytest.CaptureFixtur
     [
         (["auth", "add", "gazette", "--name", "x", "--scopes", "memory:raed"], "error: unknown scope memory:raed"),
         (["auth", "add", "gazette", "--name", "x", "--expires", "never"], "error: only admin tokens may never expire"),
-        (["auth", "add", "github", "--name", "x"], "error: cannot add 'github'"),
+        (["auth", "add", "github", "--name", "x"], "error: the secret is empty"),
         (["auth", "revoke", "nothing"], "error: no active token named or prefixed 'nothing'"),
     ],
 )

@@ -11,6 +11,7 @@ from gazette.auth import Auth, Authenticator, Principal
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
+from gazette.vault import Vault
 
 
 class Gazette:
@@ -41,6 +42,10 @@ class Gazette:
     @cached_property
     def authenticator(self) -> Authenticator:
         return Authenticator(self.auth, self.audit)
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault(self)
 
     @cached_property
     def audit(self) -> Audit:

@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     )
     profile: str | None = Field(default=None, description="Profile selected from config.toml.")
     workspace: str = Field(default="default", description="Workspace used by the local owner.")
+    vault_key: SecretStr | None = Field(
+        default=None,
+        description="Vault key: 32 bytes, base64. Unset: a key file created in the data dir (0600) on first use.",
+    )
     store: StoreSettings = StoreSettings()
     server: ServerSettings = ServerSettings()
     log: LogSettings = LogSettings()

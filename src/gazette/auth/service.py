@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,14 +27,18 @@ from gazette.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from gazette.private_files import write_private_file
 from gazette.store import tokens as token_rows
 from gazette.store.types import utcnow
 from gazette.store.workspaces import find_workspace
 
 if TYPE_CHECKING:
     from gazette.app import Gazette
+    from gazette.vault import Rotation
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+_PROVIDER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_PROVIDER_SCOPE = re.compile(r"^[A-Za-z0-9:._/-]{1,100}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -116,12 +119,105 @@ class Auth:
             minted = self.add_token(owner, name="admin", scopes=SCOPES, role=Role.admin, expires="never", user="admin")
         except ConflictError:  # another replica minted it first
             return None
-        write_secret_file(self.admin_token_path, minted.token)
+        write_private_file(self.admin_token_path, minted.token)
         return minted
 
     @property
     def admin_token_path(self) -> Path:
         return self._gz.settings.data_dir / ADMIN_TOKEN_FILE
+
+    def add_credential(
+        self,
+        principal: Principal,
+        *,
+        provider: str,
+        name: str,
+        secret: str,
+        scopes: Iterable[str] | None = None,
+        rpm: int | None = None,
+        rpd: int | None = None,
+        user: str | None = None,
+    ) -> TokenInfo:
+        """Store an outbound provider credential: ciphertext in the vault, hash and first 8 characters here.
+
+        Raises:
+            InvalidInputError: bad provider, name, scope or limit, or an empty secret.
+            ConflictError: the name is taken, or this very secret is stored already.
+            PermissionDeniedError: storing for another user without the admin scope.
+            ConfigError: the vault key is unusable.
+        """
+        provider = provider.strip().lower()
+        if not _PROVIDER.match(provider) or provider == GAZETTE_PROVIDER:
+            raise InvalidInputError(
+                f"invalid provider {provider!r}: a short lowercase name such as github, openai, anthropic, deepseek"
+            )
+        _check_name(name)
+        _check_limit("rpm", rpm)
+        _check_limit("rpd", rpd)
+        secret = secret.strip()
+        if not secret:
+            raise InvalidInputError("the secret is empty: paste it at the prompt or pipe it on stdin")
+        provider_scopes = sorted({scope.strip() for scope in scopes or () if scope.strip()})
+        bad = [scope for scope in provider_scopes if not _PROVIDER_SCOPE.match(scope)]
+        if bad:
+            raise InvalidInputError(f"invalid scope {', '.join(bad)}: letters, digits and : . _ - only")
+        owner = user or principal.user
+        if owner != principal.user:
+            require_scope(principal, "admin")
+        with self._gz.store.begin() as conn:
+            existing = token_rows.find_by_hash(conn, tokens.digest(secret))
+            if existing is not None:
+                raise ConflictError(f"this secret is stored already, as {existing.provider}/{existing.name}")
+            row = token_rows.insert_token(
+                conn,
+                {
+                    "workspace_id": self._workspace_id(conn, principal.workspace),
+                    "user_id": owner,
+                    "name": name,
+                    "provider": provider,
+                    "token_hash": tokens.digest(secret),
+                    "token_prefix": secret[:8],
+                    "scopes": provider_scopes,
+                    "role": principal.role.value,
+                    "rate_limit_rpm": rpm,
+                    "rate_limit_rpd": rpd,
+                    "created_at": utcnow(),
+                },
+            )
+            self._gz.vault.store(conn, row.id, secret)
+        info = _info(row)
+        self._gz.audit.record(
+            "credential.created", principal=principal, target=f"{provider}/{name}", payload={"user": owner}
+        )
+        return info
+
+    def provider_secret(self, principal: Principal, provider: str) -> str | None:
+        """The principal's own newest credential for `provider`, decrypted; None when there is none.
+
+        Raises:
+            ConfigError: the vault key cannot open it.
+        """
+        with self._gz.store.begin() as conn:
+            row = token_rows.find_active_credential(
+                conn, self._workspace_id(conn, principal.workspace), principal.user, provider
+            )
+            if row is None:
+                return None
+            return self._gz.vault.reveal(conn, row.id, label=f"{provider}/{row.name}")
+
+    def rotate_vault_key(self, principal: Principal, *, reencrypt: bool = False) -> Rotation:
+        """Add a new vault key; old rows re-encrypt lazily on read, or now with `reencrypt`.
+
+        Raises:
+            PermissionDeniedError: the principal lacks the admin scope.
+            ConfigError: the key comes from GAZETTE_VAULT_KEY.
+        """
+        require_scope(principal, "admin")
+        rotation = self._gz.vault.rotate(reencrypt=reencrypt)
+        self._gz.audit.record(
+            "vault.rotated", principal=principal, target=rotation.key_id, payload=rotation.model_dump()
+        )
+        return rotation
 
     def list_tokens(self, principal: Principal, *, include_revoked: bool = False) -> list[TokenInfo]:
         """Tokens and credentials of the workspace (admins) or of the caller (everyone else)."""
@@ -210,17 +306,6 @@ def require_scope(principal: Principal, scope: str) -> None:
             f"this needs the {scope!r} scope; the credential has {', '.join(sorted(principal.scopes)) or 'none'}",
             details={"required_scope": scope},
         )
-
-
-def write_secret_file(path: Path, secret: str) -> None:
-    """Write a secret readable by its owner only (0600), replacing any older file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secret + "\n")
-    os.replace(temporary, path)
 
 
 def require_workspace(principal: Principal, workspace: str) -> None:

@@ -12,7 +12,9 @@ from gazette.cli.output import console, print_json
 if TYPE_CHECKING:
     from gazette.auth import TokenInfo
 
-app = typer.Typer(help="Access tokens: mint, list, revoke.", no_args_is_help=True)
+app = typer.Typer(
+    help="Access tokens and provider credentials: add, list, revoke, rotate the vault key.", no_args_is_help=True
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -20,7 +22,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command("add")
 def add(
     ctx: typer.Context,
-    provider: Annotated[str, typer.Argument(help="'gazette' mints a Gazette access token.")],
+    provider: Annotated[
+        str,
+        typer.Argument(
+            help="'gazette' mints a Gazette access token; any other name (github, openai, anthropic, deepseek, …) "
+            "stores that provider's secret, read from a hidden prompt or stdin, encrypted in the vault."
+        ),
+    ],
     name: Annotated[str, typer.Option("--name", help="A name to recognise the token by.")],
     scopes: Annotated[
         str | None, typer.Option("--scopes", help="Comma-separated scopes [default: memory:read].")
@@ -34,12 +42,24 @@ def add(
     user: Annotated[str | None, typer.Option("--user", help="User the token acts as [default: local].")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Mint a Gazette token and print it once: it is stored only as a hash."""
-    from gazette.errors import InvalidInputError
-
-    if provider != "gazette":
-        raise InvalidInputError(f"cannot add {provider!r}: this version mints Gazette tokens only (provider 'gazette')")
+    """Mint a Gazette token (printed once, stored as a hash), or store a provider credential."""
     gz = cli_context(ctx).gazette()
+    if provider.strip().lower() != "gazette":
+        info = gz.auth.add_credential(
+            gz.local_owner(),
+            provider=provider,
+            name=name,
+            secret=_read_secret(provider),
+            scopes=scopes.split(",") if scopes else None,
+            rpm=rpm,
+            rpd=rpd,
+            user=user,
+        )
+        if as_json:
+            print_json(info.model_dump(mode="json"))
+        else:
+            console.print(f"Stored {info.provider}/{info.name} ({info.prefix}…) encrypted in the vault.")
+        return
     minted = gz.auth.add_token(
         gz.local_owner(),
         name=name,
@@ -92,6 +112,27 @@ def revoke(
         console.print(f"Revoked {info.prefix} ({info.name}).")
 
 
+@app.command("rotate-key")
+def rotate_key(
+    ctx: typer.Context,
+    reencrypt: Annotated[
+        bool, typer.Option("--reencrypt", help="Re-encrypt every stored secret now (default: lazily on next read).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a new vault key; older keys stay to open what they sealed."""
+    gz = cli_context(ctx).gazette()
+    rotation = gz.auth.rotate_vault_key(gz.local_owner(), reencrypt=reencrypt)
+    if as_json:
+        print_json(rotation.model_dump())
+    else:
+        later = "" if reencrypt else ", the rest on their next use"
+        console.print(
+            f"Vault key {rotation.previous_key_id} -> {rotation.key_id}; "
+            f"{rotation.reencrypted} secrets re-encrypted now{later}."
+        )
+
+
 @app.command("whoami")
 def whoami(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the principal this CLI acts as (the local owner)."""
@@ -103,6 +144,15 @@ def whoami(ctx: typer.Context, as_json: JsonOption = False) -> None:
             f"{principal.user} ({principal.kind}) in workspace {principal.workspace}, role {principal.role.value}, "
             f"scopes {', '.join(sorted(principal.scopes))}"
         )
+
+
+def _read_secret(provider: str) -> str:
+    """From a hidden prompt on a terminal, else from stdin: never from the command line."""
+    import sys
+
+    if sys.stdin.isatty():
+        return str(typer.prompt(f"{provider} secret", hide_input=True))
+    return sys.stdin.read()
 
 
 def _table(rows: list[TokenInfo]) -> None:

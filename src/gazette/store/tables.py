@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -96,4 +97,17 @@ audit_log = Table(
     Column("payload", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("hash", String(64), nullable=False, unique=True),
+)
+
+vault_secrets = Table(
+    "vault_secrets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The credential this secret belongs to (its metadata row); one secret per credential.
+    Column("token_id", Integer, ForeignKey("personal_access_tokens.id"), nullable=False, unique=True),
+    Column("key_id", String(16), nullable=False),
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

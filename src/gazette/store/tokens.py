@@ -46,6 +46,22 @@ def find_by_hash(conn: Connection, token_hash: str) -> Row[Any] | None:
     return conn.execute(_select().where(pat.c.token_hash == token_hash)).first()
 
 
+def find_active_credential(conn: Connection, workspace_id: int, user: str, provider: str) -> Row[Any] | None:
+    """The user's newest active credential for a provider."""
+    query = (
+        _select()
+        .where(
+            pat.c.workspace_id == workspace_id,
+            pat.c.user_id == user,
+            pat.c.provider == provider,
+            pat.c.revoked_at.is_(None),
+        )
+        .order_by(pat.c.id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).first()
+
+
 def list_tokens(
     conn: Connection, workspace_id: int, *, user: str | None = None, include_revoked: bool = False
 ) -> list[Row[Any]]:
