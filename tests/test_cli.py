@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import subprocess
 import sys
@@ -276,7 +277,10 @@ def test_auth_revoke_then_list_all_shows_it_revoked(capsys: pytest.CaptureFixtur
         (["auth", "revoke", "nothing"], "error: no active token named or prefixed 'nothing'"),
     ],
 )
-def test_auth_mistakes_are_one_line(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+def test_auth_mistakes_are_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code, _, err = run(capsys, *args)
     assert code == 1
     assert err.startswith(message)

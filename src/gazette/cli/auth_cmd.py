@@ -150,9 +150,16 @@ def _read_secret(provider: str) -> str:
     """From a hidden prompt on a terminal, else from stdin: never from the command line."""
     import sys
 
-    if sys.stdin.isatty():
-        return str(typer.prompt(f"{provider} secret", hide_input=True))
-    return sys.stdin.read()
+    from gazette.errors import InvalidInputError
+
+    try:
+        if sys.stdin.isatty():
+            return str(typer.prompt(f"{provider} secret", hide_input=True))
+        return sys.stdin.read()
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot read the {provider} secret from stdin ({exc}): pipe it in, or run in a terminal to be prompted"
+        ) from None
 
 
 def _table(rows: list[TokenInfo]) -> None:
