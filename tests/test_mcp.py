@@ -14,7 +14,7 @@ from gazette.app import Gazette
 from gazette.logs import configure_logging
 from gazette.mcp_server import build_mcp_server
 from gazette.settings import LogSettings
-from tests.servers import RunningServer
+from tests.servers import RunningServer, start_server
 
 
 @pytest.mark.anyio
@@ -75,3 +75,16 @@ async def test_official_client_lists_and_calls_tools_over_stdio(home: Path) -> N
     assert names == ["gazette_info"]
     assert result.structured_content is not None
     assert result.structured_content["store"] == "sqlite"
+
+
+@pytest.mark.anyio
+async def test_mcp_tool_calls_over_the_limit_are_error_results(tmp_path: Path) -> None:
+    running = start_server(tmp_path, env={"GAZETTE_RATE_LIMIT__DEFAULT_RPM": "2"})
+    try:
+        async with running.mcp_client() as client:
+            results = [await client.call_tool("gazette_info", {}) for _ in range(3)]
+    finally:
+        running.stop()
+    assert [result.is_error for result in results] == [False, False, True]
+    assert results[2].structured_content is not None
+    assert results[2].structured_content["error"]["code"] == "rate_limited"

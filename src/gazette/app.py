@@ -8,6 +8,7 @@ from typing import Any
 
 from gazette.audit import Audit
 from gazette.auth import Auth, Authenticator, Principal
+from gazette.auth.ratelimit import RateLimits
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
@@ -41,7 +42,11 @@ class Gazette:
 
     @cached_property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.auth, self.audit)
+        return Authenticator(self.auth, self.audit, self.rate_limits)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(self)
 
     @cached_property
     def vault(self) -> Vault:

@@ -84,6 +84,8 @@ class RateLimitedError(GazetteError):
     def __init__(self, message: str, *, retry_after: float, details: dict[str, Any] | None = None) -> None:
         super().__init__(message, details={**(details or {}), "retry_after": retry_after})
         self.retry_after = retry_after
+        # The quotas behind the refusal, for surfaces that report them (HTTP rate-limit headers).
+        self.quotas: list[Any] = []
 
 
 class UnavailableError(GazetteError):

@@ -151,7 +151,12 @@ def logged_call(logger: Any, event: str, *, request_id: str | None = None, **fie
 
 
 def get_logger(name: str) -> Any:
-    return structlog.stdlib.get_logger(name)
+    """A structlog logger on top of the stdlib logger `name`.
+
+    Until `configure_logging` runs (Gazette used as a library), records go through the stdlib
+    `logging` tree like any library's, never to stdout.
+    """
+    return structlog.wrap_logger(logging.getLogger(name), wrapper_class=structlog.stdlib.BoundLogger)
 
 
 __all__ = [

@@ -91,6 +91,21 @@ class RedisSettings(_Section):
     url: str | None = Field(default=None, description="redis://host:6379/0, shared by replicas.")
 
 
+class RateLimitSettings(_Section):
+    url: str | None = Field(
+        default=None, description="Counter storage: unset for in-process, redis://host:6379/0 to share across replicas."
+    )
+    default_rpm: int = Field(
+        default=600, ge=0, description="Requests per minute for tokens without their own --rpm (0: unlimited)."
+    )
+    failed_auth_per_minute: int = Field(
+        default=10, ge=1, description="Failed authentications per client IP per minute before a lockout."
+    )
+    failed_auth_per_hour: int = Field(
+        default=50, ge=1, description="Failed authentications per client IP per hour before a longer lockout."
+    )
+
+
 class OllamaSettings(_Section):
     url: str | None = Field(default=None, description="Ollama server, e.g. http://127.0.0.1:11434.")
 
@@ -143,6 +158,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     log: LogSettings = LogSettings()
     redis: RedisSettings = RedisSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
     providers: ProvidersSettings = ProvidersSettings()
     models: ModelSettings = ModelSettings()
     mcp_servers: dict[str, McpServerSettings] = Field(

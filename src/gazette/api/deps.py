@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from gazette.app import Gazette
 from gazette.auth import Principal
+from gazette.errors import RateLimitedError
 
 
 def _gazette(request: Request) -> Gazette:
@@ -20,8 +21,14 @@ GazetteDep = Annotated[Gazette, Depends(_gazette)]
 
 def _principal(request: Request, gz: GazetteDep) -> Principal:
     # A sync dependency: FastAPI runs it in the thread pool, as the token lookup touches the store.
-    principal = gz.authenticator.authenticate(request.headers.get)
+    client = request.client.host if request.client else None
+    principal = gz.authenticator.authenticate(request.headers.get, surface="http", client=client)
     request.state.principal = principal
+    try:
+        request.state.quotas = gz.rate_limits.consume(principal)
+    except RateLimitedError as exc:
+        request.state.quotas = exc.quotas
+        raise
     return principal
 
 

@@ -10,6 +10,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gazette.api.metrics import Metrics
+from gazette.api.ratelimit_headers import rate_limit_headers
 from gazette.logs import REQUEST_ID_HEADER, bind_request_id, clear_request_id, get_logger
 
 log = get_logger("gazette.http")
@@ -35,7 +36,11 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())]
+                extra = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
+                quotas = scope.get("state", {}).get("quotas")
+                if quotas:
+                    extra.extend(rate_limit_headers(quotas))
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         self.metrics.in_flight.inc()

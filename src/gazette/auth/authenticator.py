@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from gazette.auth.models import Principal
 from gazette.auth.tokens import PREFIX, visible_prefix
-from gazette.errors import AuthenticationError
+from gazette.errors import AuthenticationError, RateLimitedError
 
 if TYPE_CHECKING:
     from gazette.audit import Audit
+    from gazette.auth.ratelimit import RateLimits
     from gazette.auth.service import Auth
 
 HeaderLookup = Callable[[str], str | None]
@@ -23,24 +24,37 @@ MISSING = "missing credential: send 'Authorization: Bearer <token>' or 'X-API-Ke
 
 
 class Authenticator:
-    def __init__(self, auth: Auth, audit: Audit) -> None:
+    def __init__(self, auth: Auth, audit: Audit, limits: RateLimits) -> None:
         self._auth = auth
         self._audit = audit
+        self._limits = limits
 
-    def authenticate(self, header: HeaderLookup, *, surface: str = "http") -> Principal:
+    def authenticate(self, header: HeaderLookup, *, surface: str = "http", client: str | None = None) -> Principal:
         """Resolve `Authorization: Bearer …` or `X-API-Key: …` (looked up case-insensitively).
 
-        Success and failure are both audited; a failure records only the token's visible prefix.
+        Success and failure are both audited; a failure records only the token's visible prefix
+        and counts against the client address, which is locked out after too many.
 
         Raises:
             AuthenticationError: no credential, an unsupported scheme, or a bad token.
+            RateLimitedError: the client is locked out after failed attempts.
         """
+        if client:
+            try:
+                self._limits.check_client(client)
+            except RateLimitedError:
+                self._audit.record(
+                    "auth.locked_out", actor_id=client, outcome="rate_limited", payload={"surface": surface}
+                )
+                raise
         presented = ""
         try:
             presented = self.credential(header)
             principal = self._auth.authenticate(presented)
         except AuthenticationError as exc:
             reason = str(exc.details.get("reason", "invalid"))
+            if client:
+                self._limits.record_failure(client)
             self._audit.record(
                 "auth.failure",
                 actor_id=visible_prefix(presented) if presented.startswith(PREFIX) else "-",

@@ -36,6 +36,8 @@ class Principal(BaseModel):
     kind: str = Field(description="token, jwt or local")
     token_id: int | None = None
     allow_operator_llm: bool = False
+    rate_limit_rpm: int | None = None
+    rate_limit_rpd: int | None = None
 
     @classmethod
     def local_owner(cls, workspace: str) -> Principal:

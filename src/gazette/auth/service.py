@@ -290,6 +290,8 @@ class Auth:
             kind="token",
             token_id=row.id,
             allow_operator_llm=row.allow_operator_llm,
+            rate_limit_rpm=row.rate_limit_rpm,
+            rate_limit_rpd=row.rate_limit_rpd,
         )
 
     def _workspace_id(self, conn: Connection, slug: str) -> int:

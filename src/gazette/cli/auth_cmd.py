@@ -112,6 +112,44 @@ def revoke(
         console.print(f"Revoked {info.prefix} ({info.name}).")
 
 
+@app.command("limits")
+def limits(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show each token's use against its per-minute and per-day limits."""
+    gz = cli_context(ctx).gazette()
+    usage = gz.rate_limits.usage(gz.local_owner())
+    if as_json:
+        print_json([row.model_dump(mode="json") for row in usage])
+        return
+    if not usage:
+        console.print("No tokens. Mint one with: gazette auth add gazette --name NAME --rpm 60 --rpd 1000")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for column in ("prefix", "name", "per minute", "today"):
+        table.add_column(column)
+    for row in usage:
+        minute = "unlimited" if row.rpm_limit is None else f"{row.rpm_limit}/min"
+        if row.rpm_limit is not None and row.rpm_used is not None:
+            minute = f"{_bar(row.rpm_used, row.rpm_limit)} {row.rpm_used}/{row.rpm_limit}"
+        today = f"{row.rpd_used} (no daily limit)"
+        if row.rpd_limit:
+            today = f"{_bar(row.rpd_used, row.rpd_limit)} {row.rpd_used}/{row.rpd_limit}"
+        table.add_row(row.token.prefix, row.token.name, minute, today)
+    console.print(table)
+    if usage and all(row.rpm_used is None for row in usage):
+        console.print(
+            "[dim]Per-minute counters live in the server process; "
+            "set GAZETTE_RATE_LIMIT__URL=redis://… to share and show them.[/]"
+        )
+
+
+def _bar(used: int, limit: int, width: int = 20) -> str:
+    filled = min(width, round(width * used / limit)) if limit else 0
+    colour = "red" if used >= limit else "yellow" if used >= 0.8 * limit else "green"
+    return f"[{colour}]{'█' * filled}[/][dim]{'░' * (width - filled)}[/]"
+
+
 @app.command("rotate-key")
 def rotate_key(
     ctx: typer.Context,

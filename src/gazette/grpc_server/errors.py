@@ -68,10 +68,14 @@ def rpc(name: str) -> Callable[[Handler[Req, Resp]], Servicer[Req, Resp]]:
                 try:
                     caller: Principal = await anyio.to_thread.run_sync(
                         functools.partial(
-                            self.gz.authenticator.authenticate, lambda key: _text(metadata.get(key)), surface="grpc"
+                            self.gz.authenticator.authenticate,
+                            lambda key: _text(metadata.get(key)),
+                            surface="grpc",
+                            client=_peer_host(context.peer()),
                         )
                     )
                     principal = caller
+                    await anyio.to_thread.run_sync(self.gz.rate_limits.consume, caller)
                     return await fn(self, request, context, caller)
                 except errors.GazetteError as exc:
                     call.outcome = exc.code
@@ -97,6 +101,14 @@ def rpc(name: str) -> Callable[[Handler[Req, Resp]], Servicer[Req, Resp]]:
         return wrapper
 
     return decorate
+
+
+def _peer_host(peer: str | None) -> str | None:
+    """`ipv4:127.0.0.1:5000` / `ipv6:[::1]:5000` -> the address alone."""
+    if not peer or ":" not in peer:
+        return None
+    address = peer.split(":", 1)[1]
+    return address.rsplit(":", 1)[0].strip("[]")
 
 
 def _text(value: str | bytes | None) -> str | None:

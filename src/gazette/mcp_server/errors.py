@@ -50,6 +50,7 @@ def tool_call(gz: Gazette, name: str, principal_of: PrincipalResolver) -> Callab
             with logged_call(log, "mcp tool call", tool=name) as call:
                 try:
                     principal = principal_of(kwargs["ctx"])
+                    gz.rate_limits.consume(principal)
                     return fn(*args, **kwargs)
                 except GazetteError as exc:
                     call.outcome = exc.code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gazette.errors import ConflictError
@@ -80,6 +80,32 @@ def find_active_by_name_or_prefix(conn: Connection, workspace_id: int, key: str)
         or_(pat.c.name == key, pat.c.token_prefix == key),
     )
     return list(conn.execute(query))
+
+
+def count_request(conn: Connection, token_id: int, *, now: datetime) -> int | None:
+    """Count one request against the token's day (UTC) in one atomic statement.
+
+    Returns the count for today including this request, or None when the daily limit was
+    already reached (nothing is counted then). Concurrent callers can never exceed the limit.
+    """
+    today = now.date()
+    new_count = case((pat.c.requests_day == today, pat.c.requests_today + 1), else_=1)
+    statement = (
+        update(pat)
+        .where(
+            pat.c.id == token_id,
+            or_(
+                pat.c.rate_limit_rpd.is_(None),
+                pat.c.requests_day.is_(None),
+                pat.c.requests_day != today,
+                pat.c.requests_today < pat.c.rate_limit_rpd,
+            ),
+        )
+        .values(requests_today=new_count, requests_day=today, last_request_at=now)
+        .returning(pat.c.requests_today)
+    )
+    value = conn.execute(statement).scalar_one_or_none()
+    return int(value) if value is not None else None
 
 
 def mark_revoked(conn: Connection, token_id: int, when: datetime) -> Row[Any]:
