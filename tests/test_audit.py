@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -115,6 +116,7 @@ def test_tampering_in_the_database_is_reported_by_audit_verify(
 ) -> None:
     for index in range(5):
         sqlite_gz.audit.record("test.event", payload={"i": index})
+    sqlite_gz.audit.flush()  # the CLI below reads through another Gazette
     with pytest.raises(SystemExit) as intact:
         main(["audit", "verify"])
     assert intact.value.code in (None, 0)
@@ -129,6 +131,7 @@ def test_tampering_in_the_database_is_reported_by_audit_verify(
 def test_audit_export_writes_jsonl_in_chain_order(sqlite_gz: Gazette, capsys: pytest.CaptureFixture[str]) -> None:
     for index in range(3):
         sqlite_gz.audit.record("test.event", payload={"i": index})
+    sqlite_gz.audit.flush()  # the CLI below reads through another Gazette
     with pytest.raises(SystemExit):
         main(["audit", "export", "--format", "jsonl"])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -171,3 +174,18 @@ async def test_every_mcp_tool_call_is_audited_with_digest_outcome_and_latency(sq
     ]
     assert calls[0].payload["arguments_digest"] != calls[1].payload["arguments_digest"]
     assert calls[0].payload["latency_ms"] >= 0
+
+
+def test_queued_entries_are_appended_within_the_flush_interval_and_on_close(store_url: str) -> None:
+    from gazette.settings import load_settings
+
+    writer = Gazette(load_settings(store={"url": store_url}).settings)
+    reader = Gazette(load_settings(store={"url": store_url}).settings)
+    writer.audit.record("test.queued")
+    deadline = time.monotonic() + 5
+    while not reader.audit.list_entries(reader.local_owner(), event="test.queued"):
+        assert time.monotonic() < deadline, "the background writer did not append in time"
+    writer.audit.record("test.on_close")
+    writer.close()
+    assert reader.audit.list_entries(reader.local_owner(), event="test.on_close")
+    reader.close()

@@ -76,5 +76,9 @@ class Gazette:
         return enabled
 
     def close(self) -> None:
+        if "audit" in self.__dict__:
+            self.audit.close()
+        if "rate_limits" in self.__dict__:
+            self.rate_limits.flush_usage()
         if "store" in self.__dict__:
             self.store.dispose()

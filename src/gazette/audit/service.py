@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,7 @@ from gazette.audit.chain import GENESIS, Break, entry_hash, verify
 from gazette.auth.models import Principal
 from gazette.auth.service import require_scope
 from gazette.errors import ConflictError
+from gazette.logs import get_logger
 from gazette.redaction import redact_value
 from gazette.store import audit as audit_rows
 from gazette.store.types import utcnow
@@ -23,6 +26,10 @@ if TYPE_CHECKING:
     from gazette.app import Gazette
 
 _APPEND_ATTEMPTS = 5
+# Entries are appended in batches: at most this long after they are recorded (or at once when
+# durable, and always before the log is read or the process stops).
+FLUSH_INTERVAL_SECONDS = 0.05
+_log = get_logger("gazette.audit")
 
 
 class Entry(BaseModel):
@@ -55,6 +62,11 @@ def digest_arguments(arguments: Mapping[str, Any]) -> str:
 class Audit:
     def __init__(self, gz: Gazette) -> None:
         self._gz = gz
+        self._pending: list[dict[str, Any]] = []
+        self._wakeup = threading.Condition()
+        self._flushing = threading.Lock()
+        self._writer: threading.Thread | None = None
+        self._closed = False
 
     def record(
         self,
@@ -67,11 +79,13 @@ class Audit:
         target: str | None = None,
         outcome: str = "ok",
         payload: Mapping[str, Any] | None = None,
+        durable: bool = False,
     ) -> None:
-        """Append one entry. Secrets in the payload are masked before they are hashed and stored.
+        """Queue one entry; the writer appends it within `FLUSH_INTERVAL_SECONDS`, or before this
+        returns when `durable`. Secrets in the payload are masked before they are hashed and stored.
 
         Raises:
-            ConflictError: the tail kept moving under us (several writers, retried first).
+            ConflictError: (durable only) the tail kept moving under us, after retries.
         """
         entry = {
             "at": utcnow(),
@@ -83,14 +97,68 @@ class Audit:
             "outcome": outcome,
             "payload": redact_value("payload", dict(payload or {})),
         }
+        with self._wakeup:
+            self._pending.append(entry)
+            if self._writer is None and not self._closed:
+                self._writer = threading.Thread(target=self._write_loop, name="gazette-audit", daemon=True)
+                self._writer.start()
+            self._wakeup.notify()
+        if durable or self._closed:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append everything queued so far, in order, in one transaction.
+
+        Raises:
+            ConflictError: the tail kept moving under us (several writers, retried first).
+        """
+        with self._flushing:
+            with self._wakeup:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                self._append(batch)
+            except BaseException:
+                with self._wakeup:  # keep them for the next attempt, still in order
+                    self._pending[:0] = batch
+                raise
+
+    def close(self) -> None:
+        """Stop the writer after appending what is queued."""
+        with self._wakeup:
+            self._closed = True
+            self._wakeup.notify()
+        if self._writer is not None:
+            self._writer.join(timeout=10)
+        self.flush()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._wakeup:
+                self._wakeup.wait_for(lambda: bool(self._pending) or self._closed)
+                if self._closed:
+                    return
+            time.sleep(FLUSH_INTERVAL_SECONDS)  # gather what arrives meanwhile into one transaction
+            try:
+                self.flush()
+            except Exception:
+                _log.exception("audit append failed; will retry")
+
+    def _append(self, batch: list[dict[str, Any]]) -> None:
         for _ in range(_APPEND_ATTEMPTS):
             try:
                 with self._gz.store.begin() as conn:
                     audit_rows.lock_for_append(conn)
                     last = audit_rows.tail(conn)
-                    row = {**entry, "seq": last.seq + 1 if last else 1, "prev_hash": last.hash if last else GENESIS}
-                    row["hash"] = entry_hash(row)
-                    audit_rows.insert_entry(conn, row)
+                    seq, previous = (last.seq, last.hash) if last else (0, GENESIS)
+                    rows = []
+                    for entry in batch:
+                        seq += 1
+                        row = {**entry, "seq": seq, "prev_hash": previous}
+                        row["hash"] = previous = entry_hash(row)
+                        rows.append(row)
+                    audit_rows.insert_entries(conn, rows)
                 return
             except IntegrityError:
                 continue  # another process appended first: read the new tail and try again
@@ -103,6 +171,7 @@ class Audit:
             PermissionDeniedError: the principal lacks the admin scope.
         """
         require_scope(principal, "admin")
+        self.flush()
         with self._gz.store.begin() as conn:
             rows = audit_rows.recent(conn, limit=limit, event=event)
         return [Entry.model_validate(row._asdict()) for row in rows]
@@ -114,6 +183,7 @@ class Audit:
             PermissionDeniedError: the principal lacks the admin scope.
         """
         require_scope(principal, "admin")
+        self.flush()
         with self._gz.store.begin() as conn:
             checked, first_break = verify(row._asdict() for row in audit_rows.iterate(conn))
         return Verification(ok=first_break is None, checked=checked, first_break=first_break)
@@ -125,6 +195,7 @@ class Audit:
             PermissionDeniedError: the principal lacks the admin scope.
         """
         require_scope(principal, "admin")
+        self.flush()
         with self._gz.store.begin() as conn:
             for row in audit_rows.iterate(conn):
                 yield Entry.model_validate(row._asdict())

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from gazette.app import Gazette
 
 
+USAGE_WRITE_SECONDS = 1.0
+
+
 class Quota(BaseModel):
     """One limit as the caller sees it after this request."""
 
@@ -54,6 +57,10 @@ class RateLimits:
         self._settings = gz.settings.rate_limit
         self._limiter: MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
+        # Requests of tokens without a daily limit, counted in memory and written behind.
+        self._unwritten: dict[int, int] = {}
+        self._usage_lock = threading.Lock()
+        self._usage_written = time.monotonic()
 
     @property
     def limiter(self) -> MovingWindowRateLimiter:
@@ -98,6 +105,7 @@ class RateLimits:
     def usage(self, principal: Principal) -> list[Usage]:
         """Every active token the principal may see, with its use against its limits."""
         shared = bool(self._settings.url)
+        self.flush_usage()
         result = []
         for token in self._gz.auth.list_tokens(principal):
             if token.provider != GAZETTE_PROVIDER:
@@ -153,14 +161,32 @@ class RateLimits:
             raise _limited(quota, f"rate limit of {rpm} requests per minute reached")
         return quota
 
+    def flush_usage(self) -> None:
+        """Write the request counts of tokens without a daily limit."""
+        with self._usage_lock:
+            unwritten, self._unwritten = self._unwritten, {}
+            self._usage_written = time.monotonic()
+        if not unwritten:
+            return
+        now = utcnow()
+        with self._gz.store.begin() as conn:
+            for token_id, count in unwritten.items():
+                token_rows.add_requests(conn, token_id, count, now=now)
+
     def _per_day(self, principal: Principal) -> Quota | None:
         assert principal.token_id is not None
+        rpd = principal.rate_limit_rpd
+        if rpd is None:
+            # No quota to enforce: count in memory, write at most once a second.
+            with self._usage_lock:
+                self._unwritten[principal.token_id] = self._unwritten.get(principal.token_id, 0) + 1
+                due = time.monotonic() - self._usage_written >= USAGE_WRITE_SECONDS
+            if due:
+                self.flush_usage()
+            return None
         now = utcnow()
         with self._gz.store.begin() as conn:
             count = token_rows.count_request(conn, principal.token_id, now=now)
-        rpd = principal.rate_limit_rpd
-        if rpd is None:
-            return None
         midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         reset = max(1, math.ceil((midnight - now).total_seconds()))
         quota = Quota(

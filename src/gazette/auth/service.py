@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
     from gazette.vault import Rotation
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+# How long a verified token is trusted without another lookup. A revocation in this process takes
+# effect at once; one made by another replica within this many seconds.
+CACHE_SECONDS = 5.0
+_CACHE_MAX_ENTRIES = 10_000
 _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _PROVIDER_SCOPE = re.compile(r"^[A-Za-z0-9:._/-]{1,100}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -45,6 +51,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 class Auth:
     def __init__(self, gz: Gazette) -> None:
         self._gz = gz
+        # token digest -> (valid until, monotonic seconds; principal; token expiry)
+        self._cache: dict[str, tuple[float, Principal, datetime | None]] = {}
 
     def add_token(
         self,
@@ -102,6 +110,7 @@ class Auth:
             principal=principal,
             target=info.prefix,
             payload={"name": name, "provider": info.provider, "role": role.value, "scopes": clean_scopes},
+            durable=True,
         )
         return MintedToken(token=secret, info=info)
 
@@ -187,7 +196,11 @@ class Auth:
             self._gz.vault.store(conn, row.id, secret)
         info = _info(row)
         self._gz.audit.record(
-            "credential.created", principal=principal, target=f"{provider}/{name}", payload={"user": owner}
+            "credential.created",
+            principal=principal,
+            target=f"{provider}/{name}",
+            payload={"user": owner},
+            durable=True,
         )
         return info
 
@@ -215,7 +228,7 @@ class Auth:
         require_scope(principal, "admin")
         rotation = self._gz.vault.rotate(reencrypt=reencrypt)
         self._gz.audit.record(
-            "vault.rotated", principal=principal, target=rotation.key_id, payload=rotation.model_dump()
+            "vault.rotated", principal=principal, target=rotation.key_id, payload=rotation.model_dump(), durable=True
         )
         return rotation
 
@@ -251,12 +264,14 @@ class Auth:
                 prefixes = ", ".join(f"{row.token_prefix} ({row.provider})" for row in matches)
                 raise ConflictError(f"{name_or_prefix!r} matches several tokens: {prefixes}; revoke one by its prefix")
             row = token_rows.mark_revoked(conn, matches[0].id, utcnow())
+        self._cache.clear()  # revoked here: refused at once; other replicas within CACHE_SECONDS
         info = _info(row)
         self._gz.audit.record(
             "token.revoked",
             principal=principal,
             target=info.prefix,
             payload={"name": info.name, "provider": info.provider},
+            durable=True,
         )
         return info
 
@@ -271,8 +286,14 @@ class Auth:
                 "malformed token: expected gzt_ followed by 36 letters and digits with a valid checksum",
                 details={"reason": "malformed"},
             )
+        digest = tokens.digest(secret)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            _, principal, expires_at = cached
+            if expires_at is None or expires_at > utcnow():
+                return principal
         with self._gz.store.begin() as conn:
-            row = token_rows.find_by_hash(conn, tokens.digest(secret))
+            row = token_rows.find_by_hash(conn, digest)
         if row is None or row.provider != GAZETTE_PROVIDER:
             raise AuthenticationError("unknown token", details={"reason": "unknown"})
         if row.revoked_at is not None:
@@ -282,7 +303,7 @@ class Auth:
                 f"token {row.token_prefix} expired at {row.expires_at:%Y-%m-%d %H:%M} UTC",
                 details={"reason": "expired"},
             )
-        return Principal(
+        principal = Principal(
             user=row.user_id,
             workspace=row.workspace,
             role=Role(row.role),
@@ -293,6 +314,10 @@ class Auth:
             rate_limit_rpm=row.rate_limit_rpm,
             rate_limit_rpd=row.rate_limit_rpd,
         )
+        if len(self._cache) >= _CACHE_MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[digest] = (time.monotonic() + CACHE_SECONDS, principal, row.expires_at)
+        return principal
 
     def _workspace_id(self, conn: Connection, slug: str) -> int:
         workspace = find_workspace(conn, slug)

@@ -25,8 +25,8 @@ def tail(conn: Connection) -> Any:
     return conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
 
 
-def insert_entry(conn: Connection, row: dict[str, Any]) -> int:
-    return int(conn.execute(insert(audit_log).values(**row).returning(audit_log.c.id)).scalar_one())
+def insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(audit_log), rows)
 
 
 def iterate(conn: Connection, *, batch: int = 1000) -> Iterator[Row[Any]]:

@@ -108,6 +108,17 @@ def count_request(conn: Connection, token_id: int, *, now: datetime) -> int | No
     return int(value) if value is not None else None
 
 
+def add_requests(conn: Connection, token_id: int, count: int, *, now: datetime) -> None:
+    """Add `count` requests to the token's day (UTC), for tokens without a daily limit."""
+    today = now.date()
+    new_count = case((pat.c.requests_day == today, pat.c.requests_today + count), else_=count)
+    conn.execute(
+        update(pat)
+        .where(pat.c.id == token_id)
+        .values(requests_today=new_count, requests_day=today, last_request_at=now)
+    )
+
+
 def mark_revoked(conn: Connection, token_id: int, when: datetime) -> Row[Any]:
     conn.execute(update(pat).where(pat.c.id == token_id).values(revoked_at=when))
     return conn.execute(_select().where(pat.c.id == token_id)).one()
