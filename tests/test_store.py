@@ -70,9 +70,8 @@ def test_sqlite_store_uses_wal_foreign_keys_busy_timeout_and_sqlite_vec(sqlite_g
     assert (home / "gazette.db").exists()
 
 
-@pytest.mark.postgres
-def test_postgres_replicas_starting_together_migrate_once(postgres_url: str) -> None:
-    stores = [Store(load_settings(store={"url": postgres_url}).settings) for _ in range(3)]
+def test_processes_starting_together_on_a_new_store_migrate_once(store_url: str) -> None:
+    stores = [Store(load_settings(store={"url": store_url}).settings) for _ in range(4)]
     errors: list[BaseException] = []
 
     def start(store: Store) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from gazette.audit import Audit
 from gazette.auth import Auth, Authenticator, Principal
+from gazette.auth.jwt_tokens import JwtVerifier
 from gazette.auth.ratelimit import RateLimits
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
@@ -42,7 +43,9 @@ class Gazette:
 
     @cached_property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.auth, self.audit, self.rate_limits)
+        return Authenticator(
+            self.auth, self.audit, self.rate_limits, JwtVerifier(self.settings.jwt, self.settings.workspace)
+        )
 
     @cached_property
     def rate_limits(self) -> RateLimits:

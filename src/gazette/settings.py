@@ -106,6 +106,22 @@ class RateLimitSettings(_Section):
     )
 
 
+class JwtSettings(_Section):
+    secret: SecretStr | None = Field(
+        default=None, description="Shared secret for HS256 tokens from your identity provider."
+    )
+    jwks_file: Path | None = Field(
+        default=None, description="JWKS file with the public keys for RS256, ES256 and EdDSA tokens."
+    )
+    issuer: str | None = Field(default=None, description="Required `iss` claim (checked when set).")
+    audience: str | None = Field(default=None, description="Required `aud` claim (checked when set).")
+    leeway_seconds: int = Field(default=30, ge=0, description="Clock skew allowed for exp and nbf.")
+    user_claim: str = Field(default="sub", description="Claim naming the user.")
+    workspace_claim: str = Field(default="workspace", description="Claim naming the workspace (else the default one).")
+    role_claim: str = Field(default="role", description="Claim naming the role: personal, admin or cos_internal.")
+    scopes_claim: str = Field(default="scope", description="Claim with the scopes, space-separated or a list.")
+
+
 class OllamaSettings(_Section):
     url: str | None = Field(default=None, description="Ollama server, e.g. http://127.0.0.1:11434.")
 
@@ -159,6 +175,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     redis: RedisSettings = RedisSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    jwt: JwtSettings = JwtSettings()
     providers: ProvidersSettings = ProvidersSettings()
     models: ModelSettings = ModelSettings()
     mcp_servers: dict[str, McpServerSettings] = Field(

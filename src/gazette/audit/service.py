@@ -29,6 +29,7 @@ _APPEND_ATTEMPTS = 5
 # Entries are appended in batches: at most this long after they are recorded (or at once when
 # durable, and always before the log is read or the process stops).
 FLUSH_INTERVAL_SECONDS = 0.05
+RETRY_SECONDS = 1.0
 _log = get_logger("gazette.audit")
 
 
@@ -143,7 +144,8 @@ class Audit:
             try:
                 self.flush()
             except Exception:
-                _log.exception("audit append failed; will retry")
+                _log.exception("audit append failed; retrying in %ss", RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
 
     def _append(self, batch: list[dict[str, Any]]) -> None:
         for _ in range(_APPEND_ATTEMPTS):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from gazette.auth.jwt_tokens import JwtVerifier, looks_like_jwt
 from gazette.auth.models import Principal
 from gazette.auth.tokens import PREFIX, visible_prefix
 from gazette.errors import AuthenticationError, RateLimitedError
@@ -24,10 +25,11 @@ MISSING = "missing credential: send 'Authorization: Bearer <token>' or 'X-API-Ke
 
 
 class Authenticator:
-    def __init__(self, auth: Auth, audit: Audit, limits: RateLimits) -> None:
+    def __init__(self, auth: Auth, audit: Audit, limits: RateLimits, jwts: JwtVerifier) -> None:
         self._auth = auth
         self._audit = audit
         self._limits = limits
+        self._jwts = jwts
 
     def authenticate(self, header: HeaderLookup, *, surface: str = "http", client: str | None = None) -> Principal:
         """Resolve `Authorization: Bearer …` or `X-API-Key: …` (looked up case-insensitively).
@@ -50,7 +52,10 @@ class Authenticator:
         presented = ""
         try:
             presented = self.credential(header)
-            principal = self._auth.authenticate(presented)
+            if looks_like_jwt(presented):
+                principal = self._jwts.verify(presented)
+            else:
+                principal = self._auth.authenticate(presented)
         except AuthenticationError as exc:
             reason = str(exc.details.get("reason", "invalid"))
             if client:

@@ -50,9 +50,12 @@ class Migrator:
 
     def upgrade(self, target: str = "head") -> None:
         with self._engine.begin() as conn:
-            postgres = conn.dialect.name == "postgresql"
-            if postgres:
+            if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            else:
+                # Python's sqlite3 runs DDL outside any transaction unless one is begun explicitly:
+                # without this, an interrupted upgrade would leave tables but no version row.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             command.upgrade(self._config(conn), target)
 
     def history(self) -> list[Revision]:
