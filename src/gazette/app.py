@@ -9,6 +9,7 @@ from typing import Any
 from gazette.audit import Audit
 from gazette.auth import Auth, Authenticator, Principal
 from gazette.auth.jwt_tokens import JwtVerifier
+from gazette.auth.provider_keys import ProviderKeys
 from gazette.auth.ratelimit import RateLimits
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
@@ -46,6 +47,10 @@ class Gazette:
         return Authenticator(
             self.auth, self.audit, self.rate_limits, JwtVerifier(self.settings.jwt, self.settings.workspace)
         )
+
+    @cached_property
+    def provider_keys(self) -> ProviderKeys:
+        return ProviderKeys(self)
 
     @cached_property
     def rate_limits(self) -> RateLimits:

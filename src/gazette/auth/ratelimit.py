@@ -94,12 +94,27 @@ class RateLimits:
     def _consume(self, principal: Principal) -> list[Quota]:
         quotas: list[Quota] = []
         rpm = principal.rate_limit_rpm or self._settings.default_rpm
+        key = f"token:{principal.token_id}" if principal.token_id is not None else f"user:{principal.user}"
         if rpm:
-            quotas.append(self._per_minute(principal, rpm))
+            quotas.append(self._per_minute(key, rpm, "requests"))
         if principal.token_id is not None:
-            daily = self._per_day(principal)
+            daily = self._per_day(principal.token_id, principal.rate_limit_rpd, "requests")
             if daily is not None:
                 quotas.append(daily)
+        return quotas
+
+    def consume_credential(self, credential_id: int, *, rpm: int | None, rpd: int | None, label: str) -> list[Quota]:
+        """Count one outbound call against a provider credential's own limits.
+
+        Raises:
+            RateLimitedError: the credential's per-minute or per-day limit is reached.
+        """
+        quotas = []
+        if rpm:
+            quotas.append(self._per_minute(f"credential:{credential_id}", rpm, f"{label} calls"))
+        daily = self._per_day(credential_id, rpd, f"{label} calls")
+        if daily is not None:
+            quotas.append(daily)
         return quotas
 
     def usage(self, principal: Principal) -> list[Usage]:
@@ -145,9 +160,8 @@ class RateLimits:
         for item in self._failure_items():
             self.limiter.hit(item, "gazette-auth-failures", client)
 
-    def _per_minute(self, principal: Principal, rpm: int) -> Quota:
+    def _per_minute(self, key: str, rpm: int, what: str) -> Quota:
         item = RateLimitItemPerMinute(rpm)
-        key = f"token:{principal.token_id}" if principal.token_id is not None else f"user:{principal.user}"
         allowed = self.limiter.hit(item, "gazette-rpm", key)
         stats = self.limiter.get_window_stats(item, "gazette-rpm", key)
         quota = Quota(
@@ -158,7 +172,7 @@ class RateLimits:
             window_seconds=60,
         )
         if not allowed:
-            raise _limited(quota, f"rate limit of {rpm} requests per minute reached")
+            raise _limited(quota, f"rate limit of {rpm} {what} per minute reached")
         return quota
 
     def flush_usage(self) -> None:
@@ -173,27 +187,25 @@ class RateLimits:
             for token_id, count in unwritten.items():
                 token_rows.add_requests(conn, token_id, count, now=now)
 
-    def _per_day(self, principal: Principal) -> Quota | None:
-        assert principal.token_id is not None
-        rpd = principal.rate_limit_rpd
+    def _per_day(self, token_id: int, rpd: int | None, what: str) -> Quota | None:
         if rpd is None:
             # No quota to enforce: count in memory, write at most once a second.
             with self._usage_lock:
-                self._unwritten[principal.token_id] = self._unwritten.get(principal.token_id, 0) + 1
+                self._unwritten[token_id] = self._unwritten.get(token_id, 0) + 1
                 due = time.monotonic() - self._usage_written >= USAGE_WRITE_SECONDS
             if due:
                 self.flush_usage()
             return None
         now = utcnow()
         with self._gz.store.begin() as conn:
-            count = token_rows.count_request(conn, principal.token_id, now=now)
+            count = token_rows.count_request(conn, token_id, now=now)
         midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         reset = max(1, math.ceil((midnight - now).total_seconds()))
         quota = Quota(
             name="rpd", limit=rpd, remaining=max(0, rpd - (count or rpd)), reset_seconds=reset, window_seconds=86400
         )
         if count is None:
-            raise _limited(quota, f"daily limit of {rpd} requests reached; it resets at midnight UTC")
+            raise _limited(quota, f"daily limit of {rpd} {what} reached; it resets at midnight UTC")
         return quota
 
     def _failure_items(self) -> tuple[RateLimitItemPerMinute | RateLimitItemPerHour, ...]:

@@ -40,6 +40,12 @@ def add(
     rpd: Annotated[int | None, typer.Option("--rpd", help="Requests per day allowed.")] = None,
     role: Annotated[str, typer.Option("--role", help="personal, admin or cos_internal.")] = "personal",
     user: Annotated[str | None, typer.Option("--user", help="User the token acts as [default: local].")] = None,
+    allow_operator_llm: Annotated[
+        bool,
+        typer.Option(
+            "--allow-operator-llm", help="Let this token use the operator's model keys when it has none of its own."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Mint a Gazette token (printed once, stored as a hash), or store a provider credential."""
@@ -69,6 +75,7 @@ def add(
         rpm=rpm,
         rpd=rpd,
         user=user,
+        allow_operator_llm=allow_operator_llm,
     )
     if as_json:
         print_json({"token": minted.token, **minted.info.model_dump(mode="json")})
@@ -148,6 +155,28 @@ def _bar(used: int, limit: int, width: int = 20) -> str:
     filled = min(width, round(width * used / limit)) if limit else 0
     colour = "red" if used >= limit else "yellow" if used >= 0.8 * limit else "green"
     return f"[{colour}]{'█' * filled}[/][dim]{'░' * (width - filled)}[/]"
+
+
+@app.command("calls")
+def calls(
+    ctx: typer.Context,
+    provider: Annotated[str | None, typer.Option("--provider", help="Only calls to this provider.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the calls Gazette made to model providers (the rate-limit log)."""
+    gz = cli_context(ctx).gazette()
+    rows = gz.provider_keys.list_calls(gz.local_owner(), provider=provider, limit=limit)
+    if as_json:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        console.print("No provider calls recorded yet.")
+        return
+    for row in rows:
+        console.print(
+            f"{row.created_at:%Y-%m-%d %H:%M:%S}  {row.provider:<10} {row.status_code}  {row.user}  {row.endpoint}"
+        )
 
 
 @app.command("rotate-key")

@@ -111,3 +111,18 @@ vault_secrets = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+rate_limit_log = Table(
+    "rate_limit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    # The provider credential used (None for an operator key from settings).
+    Column("token_id", Integer, ForeignKey("personal_access_tokens.id"), nullable=True),
+    Column("user_id", String(200), nullable=False),
+    Column("provider", String(50), nullable=False),
+    Column("endpoint", String(500), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_rate_limit_log_provider_created", "provider", "created_at"),
+)

@@ -21,6 +21,7 @@ class NewToken(BaseModel):
     rpm: int | None = None
     rpd: int | None = None
     user: str | None = Field(default=None, description="User the token acts as. Default: the caller.")
+    allow_operator_llm: bool = Field(default=False, description="May use the operator's model keys.")
 
 
 @router.get("/whoami", summary="The principal behind the presented credential")
