@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from gazette.store.database import Viewer
+
 
 class Role(StrEnum):
     personal = "personal"
@@ -50,6 +52,10 @@ class Principal(BaseModel):
             kind="local",
             allow_operator_llm=True,
         )
+
+    def viewer(self) -> Viewer:
+        """What the store's Row-Level Security sees of this principal."""
+        return Viewer(user=self.user, workspace=self.workspace, admin=self.has_scope("admin"))
 
     def has_scope(self, scope: str) -> bool:
         return self.role is Role.admin or "admin" in self.scopes or scope in self.scopes

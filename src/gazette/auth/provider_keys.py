@@ -119,7 +119,7 @@ class ProviderKeys:
             PermissionDeniedError: the principal lacks the admin scope.
         """
         require_scope(principal, "admin")
-        with self._gz.store.begin() as conn:
+        with self._gz.store.begin(principal.viewer()) as conn:
             workspace = find_workspace(conn, principal.workspace)
             if workspace is None:
                 return []

@@ -210,7 +210,7 @@ class Auth:
         Raises:
             ConfigError: the vault key cannot open it.
         """
-        with self._gz.store.begin() as conn:
+        with self._gz.store.begin(principal.viewer()) as conn:
             row = token_rows.find_active_credential(
                 conn, self._workspace_id(conn, principal.workspace), principal.user, provider
             )
@@ -235,7 +235,7 @@ class Auth:
     def list_tokens(self, principal: Principal, *, include_revoked: bool = False) -> list[TokenInfo]:
         """Tokens and credentials of the workspace (admins) or of the caller (everyone else)."""
         mine_only = None if principal.has_scope("admin") else principal.user
-        with self._gz.store.begin() as conn:
+        with self._gz.store.begin(principal.viewer()) as conn:
             rows = token_rows.list_tokens(
                 conn,
                 self._workspace_id(conn, principal.workspace),
@@ -252,7 +252,7 @@ class Auth:
             ConflictError: several match (name shared across providers): use the prefix.
             PermissionDeniedError: not the caller's token and the caller is not an admin.
         """
-        with self._gz.store.begin() as conn:
+        with self._gz.store.begin(principal.viewer()) as conn:
             matches = token_rows.find_active_by_name_or_prefix(
                 conn, self._workspace_id(conn, principal.workspace), name_or_prefix
             )

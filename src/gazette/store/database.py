@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -17,6 +18,22 @@ from gazette.store.engine import backend_of, build_engine, store_url
 from gazette.store.migrator import Migrator
 
 log = get_logger("gazette.store")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose rows a transaction may see under PostgreSQL Row-Level Security."""
+
+    user: str
+    workspace: str
+    admin: bool = False
+
+
+# Set per transaction (the SET LOCAL form of set_config): policies read them, nothing else does.
+_SET_VIEWER = text(
+    "SELECT set_config('gazette.system', :system, true), set_config('gazette.user_id', :user, true), "
+    "set_config('gazette.workspace', :workspace, true), set_config('gazette.admin', :admin, true)"
+)
 
 
 class Store:
@@ -53,14 +70,27 @@ class Store:
                 self._migrated = True
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, viewer: Viewer | None = None) -> Iterator[Connection]:
         """A transaction on a migrated store.
+
+        On PostgreSQL, Row-Level Security limits it to `viewer`'s rows; without a viewer it runs
+        as the system (authentication lookups, audit appends, maintenance) and says so.
 
         Raises:
             StoreUnavailableError: the database cannot be reached.
         """
         self.ensure_migrated()
         with self.translate_errors(), self.engine.begin() as conn:
+            if self.backend == "postgresql":
+                conn.execute(
+                    _SET_VIEWER,
+                    {
+                        "system": "off" if viewer else "on",
+                        "user": viewer.user if viewer else "",
+                        "workspace": viewer.workspace if viewer else "",
+                        "admin": "on" if viewer and viewer.admin else "off",
+                    },
+                )
             yield conn
 
     def ping(self) -> None:
