@@ -160,3 +160,36 @@ def test_cli_reads_the_secret_from_stdin_and_prints_it_nowhere(
     assert sqlite_gz.auth.provider_secret(sqlite_gz.local_owner(), "github") == SECRET
     with sqlite_gz.store.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM vault_secrets")).scalar() == 1
+
+
+def test_minted_tokens_and_provider_secrets_never_reach_the_log_file(home: Path, tmp_path: Path) -> None:
+    import io
+    import logging
+
+    import structlog
+    from fastapi.testclient import TestClient
+
+    from gazette.api import create_app
+    from gazette.logs import configure_logging
+    from gazette.settings import LogSettings
+
+    log_file = tmp_path / "gazette.log"
+    configure_logging(LogSettings(level="debug", file=log_file), stream=io.StringIO())
+    try:
+        gz = Gazette.from_settings()
+        minted = gz.auth.add_token(gz.local_owner(), name="logged", scopes=["admin"])
+        store_github(gz)
+        with TestClient(create_app(gz)) as client:
+            client.get("/v1/auth/whoami", headers={"Authorization": f"Bearer {minted.token}"})
+            client.get("/v1/auth/tokens", headers={"X-API-Key": minted.token})
+            client.get("/v1/auth/whoami", headers={"Authorization": f"Bearer {minted.token[:-1]}0"})
+        gz.auth.provider_secret(gz.local_owner(), "github")
+        gz.close()
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    written = log_file.read_bytes()
+    assert b"http request" in written  # the log did record the requests
+    assert minted.token.encode() not in written
+    assert minted.token[4:-6].encode() not in written
+    assert SECRET.encode() not in written
