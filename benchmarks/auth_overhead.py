@@ -1,6 +1,6 @@
 """Authentication + rate-limit overhead per HTTP request, side by side in one run.
 
-    .venv/bin/python benchmarks/auth_overhead.py [--duration 10] [--redis redis://127.0.0.1:6379/14]
+    .venv/bin/python benchmarks/auth_overhead.py [--duration 8] [--rounds 3] [--redis redis://127.0.0.1:6379/14]
 
 Serves the same endpoint (`GET /v1/auth/whoami`) three ways, each in its own uvicorn process on
 the embedded SQLite store, and loads it with wrk (Debian package `wrk`):
@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,7 @@ def mint_tokens(home: Path) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="repeat every variant, report medians (default 3)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Redis for the shared-counter variant")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -124,20 +126,27 @@ def main() -> None:
         ("auth, rpm (redis)", token, {"GAZETTE_RATE_LIMIT__URL": args.redis}),
         ("auth, rpm + rpd (memory)", daily, {}),
     ]
-    results = {}
-    for name, secret, env in variants:
-        process, url = start("open" if secret is None else "auth", home, env)
-        try:
-            wrk(url, secret, connections=4, duration=2)  # warm-up
-            rps, _ = wrk(url, secret, connections=16, duration=args.duration)
-            _, p50 = wrk(url, secret, connections=1, duration=args.duration)
-        finally:
-            process.terminate()
-            process.wait()
-        results[name] = (rps, p50)
-
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in variants}
+    for _ in range(args.rounds):  # rounds alternate the variants, so all see the same machine state
+        for name, secret, env in variants:
+            process, url = start("open" if secret is None else "auth", home, env)
+            try:
+                wrk(url, secret, connections=4, duration=2)  # warm-up
+                rps, _ = wrk(url, secret, connections=16, duration=args.duration)
+                _, p50 = wrk(url, secret, connections=1, duration=args.duration)
+            finally:
+                process.terminate()
+                process.wait()
+            samples[name].append((rps, p50))
+    results = {
+        name: (statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs))
+        for name, runs in samples.items()
+    }
     base_rps, base_p50 = results["open"]
-    print(f"{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · wrk {args.duration}s per run · SQLite store\n")
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · wrk {args.duration}s per run · "
+        f"median of {args.rounds} rounds · SQLite store\n"
+    )
     print("| variant | req/s (16 conn) | × open | p50 ms (1 conn) | added p50 ms |")
     print("|---|---:|---:|---:|---:|")
     for name, (rps, p50) in results.items():

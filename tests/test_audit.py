@@ -189,3 +189,14 @@ def test_queued_entries_are_appended_within_the_flush_interval_and_on_close(stor
     writer.close()
     assert reader.audit.list_entries(reader.local_owner(), event="test.on_close")
     reader.close()
+
+
+def test_successful_authentications_are_tallied_per_principal_and_surface(sqlite_gz: Gazette) -> None:
+    minted = sqlite_gz.auth.add_token(sqlite_gz.local_owner(), name="busy")
+    headers = {"authorization": f"Bearer {minted.token}"}
+    for _ in range(3):
+        sqlite_gz.authenticator.authenticate(headers.get, surface="http")
+    sqlite_gz.authenticator.authenticate(headers.get, surface="grpc")
+    entries = sqlite_gz.audit.list_entries(sqlite_gz.local_owner(), event="auth.success")
+    assert sorted((e.payload["surface"], e.payload["count"]) for e in entries) == [("grpc", 1), ("http", 3)]
+    assert sqlite_gz.audit.verify(sqlite_gz.local_owner()).ok

@@ -11,7 +11,8 @@ from gazette.auth import Principal
 from gazette.errors import RateLimitedError
 
 
-def _gazette(request: Request) -> Gazette:
+async def _gazette(request: Request) -> Gazette:
+    # async: no I/O here, and a sync dependency would cost a thread-pool hop on every request.
     gz: Gazette = request.app.state.gazette
     return gz
 

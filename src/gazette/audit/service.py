@@ -64,6 +64,8 @@ class Audit:
     def __init__(self, gz: Gazette) -> None:
         self._gz = gz
         self._pending: list[dict[str, Any]] = []
+        # High-volume events counted between flushes: key -> [entry, count]
+        self._tallies: dict[tuple[Any, ...], list[Any]] = {}
         self._wakeup = threading.Condition()
         self._flushing = threading.Lock()
         self._writer: threading.Thread | None = None
@@ -100,12 +102,35 @@ class Audit:
         }
         with self._wakeup:
             self._pending.append(entry)
-            if self._writer is None and not self._closed:
-                self._writer = threading.Thread(target=self._write_loop, name="gazette-audit", daemon=True)
-                self._writer.start()
+            self._ensure_writer()
             self._wakeup.notify()
         if durable or self._closed:
             self.flush()
+
+    def tally(self, event: str, *, principal: Principal, payload: Mapping[str, str]) -> None:
+        """Count a high-volume event (one per request); each flush appends one entry per distinct
+        principal and payload, with the count and the time of the first one."""
+        key = (event, principal.kind, principal.user, principal.workspace, tuple(sorted(payload.items())))
+        with self._wakeup:
+            tally = self._tallies.get(key)
+            if tally is not None:
+                tally[1] += 1
+                return
+            self._tallies[key] = [
+                {
+                    "at": utcnow(),
+                    "workspace": principal.workspace,
+                    "actor_kind": principal.kind,
+                    "actor_id": principal.user,
+                    "event": event,
+                    "target": None,
+                    "outcome": "ok",
+                    "payload": redact_value("payload", dict(payload)),
+                },
+                1,
+            ]
+            self._ensure_writer()
+            self._wakeup.notify()
 
     def flush(self) -> None:
         """Append everything queued so far, in order, in one transaction.
@@ -115,7 +140,13 @@ class Audit:
         """
         with self._flushing:
             with self._wakeup:
-                batch, self._pending = self._pending, []
+                tallied = [
+                    {**entry, "payload": {**entry["payload"], "count": count}}
+                    for entry, count in self._tallies.values()
+                ]
+                self._tallies = {}
+                batch = sorted([*self._pending, *tallied], key=lambda entry: entry["at"])
+                self._pending = []
             if not batch:
                 return
             try:
@@ -124,6 +155,12 @@ class Audit:
                 with self._wakeup:  # keep them for the next attempt, still in order
                     self._pending[:0] = batch
                 raise
+
+    def _ensure_writer(self) -> None:
+        # Called with self._wakeup held.
+        if self._writer is None and not self._closed:
+            self._writer = threading.Thread(target=self._write_loop, name="gazette-audit", daemon=True)
+            self._writer.start()
 
     def close(self) -> None:
         """Stop the writer after appending what is queued."""
@@ -137,7 +174,7 @@ class Audit:
     def _write_loop(self) -> None:
         while True:
             with self._wakeup:
-                self._wakeup.wait_for(lambda: bool(self._pending) or self._closed)
+                self._wakeup.wait_for(lambda: bool(self._pending or self._tallies) or self._closed)
                 if self._closed:
                     return
             time.sleep(FLUSH_INTERVAL_SECONDS)  # gather what arrives meanwhile into one transaction

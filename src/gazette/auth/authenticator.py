@@ -67,7 +67,7 @@ class Authenticator:
                 payload={"surface": surface, "reason": reason},
             )
             raise
-        self._audit.record("auth.success", principal=principal, payload={"surface": surface})
+        self._audit.tally("auth.success", principal=principal, payload={"surface": surface})
         return principal
 
     @staticmethod

@@ -147,7 +147,11 @@ class RateLimits:
         Raises:
             RateLimitedError: the client is locked out for now.
         """
-        for item in self._failure_items():
+        per_minute, per_hour = self._failure_items()
+        hour = self.limiter.get_window_stats(per_hour, "gazette-auth-failures", client)
+        if hour.remaining == per_hour.amount:
+            return  # no failures this hour: nothing to check in the shorter window either
+        for item in (per_minute, per_hour):
             if not self.limiter.test(item, "gazette-auth-failures", client):
                 reset = self._reset_seconds(item, "gazette-auth-failures", client)
                 raise RateLimitedError(
@@ -208,7 +212,7 @@ class RateLimits:
             raise _limited(quota, f"daily limit of {rpd} {what} reached; it resets at midnight UTC")
         return quota
 
-    def _failure_items(self) -> tuple[RateLimitItemPerMinute | RateLimitItemPerHour, ...]:
+    def _failure_items(self) -> tuple[RateLimitItemPerMinute, RateLimitItemPerHour]:
         return (
             RateLimitItemPerMinute(self._settings.failed_auth_per_minute),
             RateLimitItemPerHour(self._settings.failed_auth_per_hour),
