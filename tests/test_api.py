@@ -168,3 +168,37 @@ def test_bad_token_requests_get_the_error_shape(client: TestClient) -> None:
     malformed = client.post("/v1/auth/tokens", json={"scopes": "not-a-list"})
     assert malformed.status_code == 422
     assert malformed.json()["error"]["code"] == "invalid_input"
+
+
+@pytest.mark.parametrize("kind", ["unknown", "typo", "expired", "revoked"])
+def test_bad_tokens_get_401_with_the_error_shape_and_an_audit_row(gz: Gazette, kind: str) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from gazette.auth import tokens
+    from gazette.store.tables import personal_access_tokens
+    from gazette.store.types import utcnow
+
+    owner = gz.local_owner()
+    minted = gz.auth.add_token(owner, name="subject")
+    presented = {
+        "unknown": tokens.mint(),
+        "typo": minted.token[:10] + ("A" if minted.token[10] != "A" else "B") + minted.token[11:],
+        "expired": minted.token,
+        "revoked": minted.token,
+    }[kind]
+    if kind == "expired":
+        with gz.store.begin() as conn:
+            conn.execute(update(personal_access_tokens).values(expires_at=utcnow() - timedelta(minutes=1)))
+    if kind == "revoked":
+        gz.auth.revoke_token(owner, "subject")
+    with TestClient(create_app(gz), raise_server_exceptions=False) as client:
+        response = client.get("/v1/info", headers={"Authorization": f"Bearer {presented}"})
+    assert response.status_code == 401
+    assert set(response.json()["error"]) == {"code", "message", "details"}
+    reason = {"unknown": "unknown", "typo": "malformed", "expired": "expired", "revoked": "revoked"}[kind]
+    assert response.json()["error"]["details"]["reason"] == reason
+    [failure] = gz.audit.list_entries(owner, event="auth.failure")
+    assert failure.outcome == reason
+    assert presented not in failure.model_dump_json()
