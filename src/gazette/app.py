@@ -11,6 +11,7 @@ from gazette.auth import Auth, Authenticator, Principal
 from gazette.auth.jwt_tokens import JwtVerifier
 from gazette.auth.provider_keys import ProviderKeys
 from gazette.auth.ratelimit import RateLimits
+from gazette.index import Index
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
@@ -49,6 +50,10 @@ class Gazette:
         )
 
     @cached_property
+    def index(self) -> Index:
+        return Index(self)
+
+    @cached_property
     def provider_keys(self) -> ProviderKeys:
         return ProviderKeys(self)
 
@@ -78,7 +83,7 @@ class Gazette:
 
     def capabilities(self) -> list[str]:
         """Names of the capabilities enabled in this process."""
-        enabled = ["system", "auth", "audit", f"store:{self.store.backend}"]
+        enabled = ["system", "auth", "audit", "memory", f"store:{self.store.backend}"]
         if self.settings.redis.url:
             enabled.append("redis")
         return enabled

@@ -106,6 +106,15 @@ class RateLimitSettings(_Section):
     )
 
 
+class IndexSettings(_Section):
+    max_file_bytes: int = Field(
+        default=1_000_000, ge=1, description="Files larger than this are skipped (and counted)."
+    )
+    boost_context_files: bool = Field(
+        default=False, description="Rank memory_bank/, ADRs, architecture.md and README.md higher."
+    )
+
+
 class JwtSettings(_Section):
     secret: SecretStr | None = Field(
         default=None, description="Shared secret for HS256 tokens from your identity provider."
@@ -176,6 +185,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     jwt: JwtSettings = JwtSettings()
+    index: IndexSettings = IndexSettings()
     providers: ProvidersSettings = ProvidersSettings()
     models: ModelSettings = ModelSettings()
     mcp_servers: dict[str, McpServerSettings] = Field(

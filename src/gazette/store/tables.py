@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     false,
     func,
     text,
@@ -125,4 +127,57 @@ rate_limit_log = Table(
     Column("status_code", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_rate_limit_log_provider_created", "provider", "created_at"),
+)
+
+repos = Table(
+    "repos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("root_path", String(4096), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("last_indexed_at", UtcDateTime, nullable=True),
+    Column("last_error", String(2000), nullable=True),
+    Column("file_count", Integer, nullable=False, server_default="0"),
+    Column("chunk_count", Integer, nullable=False, server_default="0"),
+    Column("skipped_count", Integer, nullable=False, server_default="0"),
+    Column("error_count", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("uq_repos_workspace_name", "workspace_id", "name", unique=True),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(4096), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("mtime", Float, nullable=False),
+    Column("language", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error", String(2000), nullable=True),
+    Column("chunk_count", Integer, nullable=False, server_default="0"),
+    Index("uq_files_repo_path", "repo_id", "path", unique=True),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", Integer, ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("start_line", Integer, nullable=False),
+    Column("end_line", Integer, nullable=False),
+    Column("heading", String(1000), nullable=True),
+    Column("text", Text, nullable=False),
+    # What full-text search indexes: the text plus split identifiers, heading and path segments.
+    Column("search_text", Text, nullable=False),
+    Column("token_estimate", Integer, nullable=False),
+    Index("ix_chunks_file", "file_id"),
+    Index("ix_chunks_repo", "repo_id"),
 )

@@ -1,0 +1,445 @@
+"""`Index`: repositories as namespaces of a workspace; ingest, search with citations, read."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from gazette.auth.models import Principal
+from gazette.auth.service import require_scope
+from gazette.errors import InvalidInputError, JobError, NotFoundError, PermissionDeniedError
+from gazette.index import terms as code_terms
+from gazette.index.chunking import Chunk, chunk_pages, chunk_text, language_of
+from gazette.index.models import FileContent, FileError, Hit, IndexReport, Repo, RepoStatus
+from gazette.index.walker import Candidate, walk
+from gazette.store import memory as rows
+from gazette.store.types import utcnow
+from gazette.store.workspaces import find_workspace
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from gazette.app import Gazette
+
+Progress = Callable[[int, int, str], None]  # done, total, current path
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_BATCH_FILES = 100
+MAX_K = 100
+# Files context-first agents read first; boosted when settings.index.boost_context_files is on.
+_CONTEXT_FILES = re.compile(r"(^|/)(memory_bank/|docs/adr/|adr/|architecture\.md$|readme\.md$)", re.IGNORECASE)
+CONTEXT_BOOST = 1.5
+
+
+class Index:
+    def __init__(self, gz: Gazette) -> None:
+        self._gz = gz
+
+    # ---------------------------------------------------------------- indexing
+
+    def index_repo(
+        self, principal: Principal, path: str | Path, name: str, *, progress: Progress | None = None
+    ) -> IndexReport:
+        """Index (or re-index, incrementally) the directory `path` as repository `name`.
+
+        Raises:
+            InvalidInputError: a bad name.
+            JobError: the path is missing, unreadable or has nothing to index; the repository is
+                marked `failed` with the same message.
+        """
+        require_scope(principal, "memory:write")
+        if not _NAME.match(name):
+            raise InvalidInputError(f"invalid repository name {name!r}: letters, digits, '.', '_' or '-'")
+        root = Path(path).expanduser()
+        started = time.monotonic()
+        with self._gz.store.begin() as conn:
+            workspace_id = self._workspace_id(conn, principal)
+            repo = rows.find_repo(conn, workspace_id, name)
+            if repo is None:
+                repo_id = rows.insert_repo(
+                    conn, workspace_id=workspace_id, name=name, root=str(root.resolve()), now=utcnow()
+                )
+            else:
+                repo_id = repo.id
+                rows.update_repo(conn, repo_id, status="indexing", root_path=str(root.resolve()), last_error=None)
+        try:
+            report = self._ingest(repo_id, workspace_id, name, root, progress)
+        except JobError as exc:
+            with self._gz.store.begin() as conn:
+                rows.update_repo(conn, repo_id, status="failed", last_error=exc.message)
+            self._gz.audit.record(
+                "index.failed",
+                principal=principal,
+                target=name,
+                outcome="failed",
+                payload={"error": exc.message},
+                durable=True,
+            )
+            raise
+        except BaseException as exc:  # never leave a repository "indexing"
+            with self._gz.store.begin() as conn:
+                rows.update_repo(conn, repo_id, status="failed", last_error=f"indexing stopped: {type(exc).__name__}")
+            raise
+        report.seconds = round(time.monotonic() - started, 3)
+        self._gz.audit.record(
+            "index.completed",
+            principal=principal,
+            target=name,
+            payload={"indexed": report.indexed, "removed": report.removed, "errors": len(report.errors)},
+            durable=True,
+        )
+        return report
+
+    def _ingest(self, repo_id: int, workspace_id: int, name: str, root: Path, progress: Progress | None) -> IndexReport:
+        _check_root(root)
+        found = walk(root, max_bytes=self._gz.settings.index.max_file_bytes)
+        with self._gz.store.begin() as conn:
+            known = rows.known_files(conn, repo_id)
+        if not found.files and not known:
+            reasons = ", ".join(f"{count} {reason}" for reason, count in found.skipped.most_common()) or "no files"
+            raise JobError(f"nothing to index under {root} ({reasons}); check the path or its ignore files")
+        indexed = unchanged = 0
+        errors: list[FileError] = []
+        pending: list[tuple[Candidate, dict[str, Any], list[dict[str, Any]], int | None]] = []
+        total = len(found.files)
+        for done, candidate in enumerate(found.files, start=1):
+            previous = known.get(candidate.path)
+            try:
+                data = candidate.absolute.read_bytes()
+            except OSError as exc:
+                errors.append(FileError(path=candidate.path, error=f"unreadable: {exc.strerror or exc}"))
+                pending.append(
+                    (
+                        candidate,
+                        _file_row(candidate, "", "error", str(exc.strerror or exc)),
+                        [],
+                        previous.id if previous else None,
+                    )
+                )
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if previous is not None and previous.sha256 == digest and previous.status == "indexed":
+                unchanged += 1
+            else:
+                file_row, chunk_rows, error = _prepare(candidate, data, digest)
+                if error:
+                    errors.append(FileError(path=candidate.path, error=error))
+                    found.skip("binary" if "binary" in error else "unparsable", candidate.path)
+                else:
+                    indexed += 1
+                pending.append((candidate, file_row, chunk_rows, previous.id if previous else None))
+            if len(pending) >= _BATCH_FILES:
+                self._write(repo_id, workspace_id, pending)
+                pending = []
+            if progress:
+                progress(done, total, candidate.path)
+        self._write(repo_id, workspace_id, pending)
+        seen = {candidate.path for candidate in found.files}
+        removed = [row.id for path, row in known.items() if path not in seen]
+        with self._gz.store.begin() as conn:
+            rows.delete_files(conn, removed)
+            file_count, chunk_count, error_count = rows.count_repo(conn, repo_id)
+            if file_count == 0:
+                raise JobError(f"nothing indexable under {root}: {len(errors)} files could not be read or parsed")
+            rows.update_repo(
+                conn,
+                repo_id,
+                status="indexed",
+                last_indexed_at=utcnow(),
+                last_error=None,
+                file_count=file_count,
+                chunk_count=chunk_count,
+                skipped_count=sum(found.skipped.values()),
+                error_count=error_count,
+            )
+        return IndexReport(
+            repo=name,
+            root=str(root.resolve()),
+            indexed=indexed,
+            unchanged=unchanged,
+            removed=len(removed),
+            chunks=chunk_count,
+            files=file_count,
+            skipped=dict(found.skipped),
+            skipped_examples=found.examples,
+            errors=errors,
+            seconds=0.0,
+        )
+
+    def _write(
+        self,
+        repo_id: int,
+        workspace_id: int,
+        pending: list[tuple[Candidate, dict[str, Any], list[dict[str, Any]], int | None]],
+    ) -> None:
+        if not pending:
+            return
+        # One transaction per batch: each file's old chunks are replaced atomically with its new ones.
+        with self._gz.store.begin() as conn:
+            for _candidate, file_row, chunk_rows, existing_id in pending:
+                rows.replace_file(
+                    conn,
+                    repo_id=repo_id,
+                    workspace_id=workspace_id,
+                    file=file_row,
+                    chunk_rows=chunk_rows,
+                    existing_id=existing_id,
+                )
+
+    # ---------------------------------------------------------------- reading the index
+
+    def list_repos(self, principal: Principal) -> list[Repo]:
+        require_scope(principal, "memory:read")
+        with self._gz.store.begin() as conn:
+            found = rows.list_repos(conn, self._workspace_id(conn, principal))
+        return [_repo(row) for row in found]
+
+    def status(self, principal: Principal, name: str) -> RepoStatus:
+        """The seed's status: indexed, indexing, stale (files changed on disk since), failed or unknown."""
+        require_scope(principal, "memory:read")
+        with self._gz.store.begin() as conn:
+            repo = rows.find_repo(conn, self._workspace_id(conn, principal), name)
+            if repo is None:
+                return RepoStatus(
+                    status="unknown",
+                    last_updated=None,
+                    files=0,
+                    chunks=0,
+                    errors=[],
+                    message=f"no repository named {name!r} in this workspace",
+                )
+            known = rows.known_files(conn, repo.id)
+            errors = [FileError(path=row.path, error=row.error or "") for row in rows.file_errors(conn, repo.id)]
+        state = repo.status
+        if state == "indexed" and self._changed_on_disk(Path(repo.root_path), known):
+            state = "stale"
+        return RepoStatus(
+            status=state,
+            last_updated=repo.last_indexed_at,
+            files=repo.file_count,
+            chunks=repo.chunk_count,
+            errors=errors,
+            message=repo.last_error,
+        )
+
+    def remove_repo(self, principal: Principal, name: str) -> Repo:
+        """Forget a repository and everything indexed from it (files on disk are not touched).
+
+        Raises:
+            NotFoundError: no such repository in the workspace.
+        """
+        require_scope(principal, "memory:write")
+        with self._gz.store.begin() as conn:
+            repo = self._repo_row(conn, principal, name)
+            rows.delete_repo(conn, repo.id)
+        self._gz.audit.record("repo.removed", principal=principal, target=name, durable=True)
+        return _repo(repo)
+
+    def search(self, principal: Principal, query: str, *, repo: str | None = None, k: int = 10) -> list[Hit]:
+        """BM25 over every repository of the workspace (or one), best first, with citations.
+
+        Raises:
+            InvalidInputError: an empty query or k outside 1..100.
+            NotFoundError: `repo` is not a repository of the workspace.
+        """
+        require_scope(principal, "memory:read")
+        wanted = code_terms.query_terms(query)
+        if not wanted:
+            raise InvalidInputError("the query has no words to search for")
+        if not 1 <= k <= MAX_K:
+            raise InvalidInputError(f"k must be between 1 and {MAX_K}, got {k}")
+        boost = self._gz.settings.index.boost_context_files
+        with self._gz.store.begin() as conn:
+            workspace_id = self._workspace_id(conn, principal)
+            repo_id = self._repo_row(conn, principal, repo).id if repo else None
+            found = rows.search(
+                conn, workspace_id=workspace_id, repo_id=repo_id, terms=wanted, limit=k * 3 if boost else k
+            )
+        hits = [
+            Hit(
+                repo=row.repo,
+                path=row.path,
+                start_line=row.start_line,
+                end_line=row.end_line,
+                heading=row.heading,
+                content=row.text,
+                snippet=_snippet(row.text, wanted),
+                score=round(
+                    float(row.score) * (CONTEXT_BOOST if boost and _CONTEXT_FILES.search(row.path) else 1.0), 6
+                ),
+            )
+            for row in found
+        ]
+        hits.sort(key=lambda hit: -hit.score)
+        self._gz.audit.record(
+            "memory.search",
+            principal=principal,
+            target=repo,
+            payload={"terms": len(wanted), "k": k, "hits": len(hits[:k])},
+        )
+        return hits[:k]
+
+    def read(self, principal: Principal, repo: str, path: str) -> FileContent:
+        """The whole current file, if it is indexed and inside the repository root.
+
+        Raises:
+            InvalidInputError: an absolute path or one with `..`.
+            NotFoundError: no such repository, or the file is not indexed.
+            PermissionDeniedError: the path resolves outside the root (a symlink that escapes).
+        """
+        require_scope(principal, "memory:read")
+        relative = _clean_relative(path)
+        with self._gz.store.begin() as conn:
+            row = self._repo_row(conn, principal, repo)
+            record = rows.find_file(conn, row.id, relative)
+        if record is None or record.status != "indexed":
+            raise NotFoundError(
+                f"{relative!r} is not an indexed file of {repo!r}", details={"repo": repo, "path": relative}
+            )
+        root = Path(row.root_path).resolve()
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise PermissionDeniedError(
+                f"{relative!r} resolves outside the repository root", details={"path": relative}
+            )
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise NotFoundError(f"{relative!r} cannot be read any more: {exc.strerror or exc}") from None
+        content = "\n\n".join(_pdf_pages(data)) if record.language == "pdf" else data.decode("utf-8", errors="replace")
+        self._gz.audit.record("memory.read", principal=principal, target=f"{repo}/{relative}")
+        return FileContent(repo=repo, path=relative, language=record.language, size=len(data), content=content)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _workspace_id(self, conn: Connection, principal: Principal) -> int:
+        workspace = find_workspace(conn, principal.workspace)
+        if workspace is None:
+            raise NotFoundError(f"workspace {principal.workspace!r} does not exist")
+        return workspace.id
+
+    def _repo_row(self, conn: Connection, principal: Principal, name: str) -> Any:
+        repo = rows.find_repo(conn, self._workspace_id(conn, principal), name)
+        if repo is None:
+            raise NotFoundError(
+                f"no repository named {name!r}; `gazette index list` shows them", details={"repo": name}
+            )
+        return repo
+
+    def _changed_on_disk(self, root: Path, known: dict[str, Any]) -> bool:
+        if not root.is_dir():
+            return True
+        current = walk(root, max_bytes=self._gz.settings.index.max_file_bytes)
+        if {candidate.path for candidate in current.files} != set(known):
+            return True
+        return any(known[c.path].size != c.size or abs(known[c.path].mtime - c.mtime) > 1e-6 for c in current.files)
+
+
+def _check_root(root: Path) -> None:
+    if not root.exists():
+        raise JobError(f"{root} does not exist; give the path of a directory to index")
+    if not root.is_dir():
+        raise JobError(f"{root} is not a directory")
+    try:
+        next(iter(root.iterdir()), None)
+    except PermissionError:
+        raise JobError(f"permission denied reading {root}; run as a user who can read it") from None
+
+
+def _file_row(candidate: Candidate, digest: str, status: str, error: str | None) -> dict[str, Any]:
+    return {
+        "path": candidate.path,
+        "sha256": digest,
+        "size": candidate.size,
+        "mtime": candidate.mtime,
+        "language": language_of(candidate.path),
+        "status": status,
+        "error": error,
+    }
+
+
+def _prepare(candidate: Candidate, data: bytes, digest: str) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
+    language = language_of(candidate.path)
+    try:
+        pieces = _chunks(language, data)
+    except ValueError as exc:
+        return _file_row(candidate, digest, "error", str(exc)), [], str(exc)
+    chunk_rows = [
+        {
+            "ordinal": piece.ordinal,
+            "start_line": piece.start_line,
+            "end_line": piece.end_line,
+            "heading": piece.heading,
+            "text": piece.text,
+            "token_estimate": max(1, len(piece.text) // 4),
+            "search_text": code_terms.search_text(piece.text, heading=piece.heading, path=candidate.path),
+        }
+        for piece in pieces
+    ]
+    return _file_row(candidate, digest, "indexed", None), chunk_rows, None
+
+
+def _chunks(language: str, data: bytes) -> list[Chunk]:
+    if language == "pdf":
+        return chunk_pages(_pdf_pages(data))
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary content (NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return chunk_text(text, language)
+
+
+def _pdf_pages(data: bytes) -> list[str]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise ValueError(f"unreadable PDF: {exc}") from None
+
+
+def _clean_relative(path: str) -> str:
+    text = path.replace("\\", "/").strip()
+    if not text:
+        raise InvalidInputError("empty path")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise InvalidInputError(f"{path!r} is absolute; give a path relative to the repository root")
+    parts = [part for part in PurePosixPath(text).parts if part not in ("", ".")]
+    if ".." in parts:
+        raise InvalidInputError(f"{path!r} leaves the repository root ('..' is not allowed)")
+    return "/".join(parts)
+
+
+def _snippet(text: str, wanted: list[str], *, width: int = 6) -> str:
+    """The window of lines with the most query terms, at most ~400 characters."""
+    lines = text.splitlines() or [text]
+    lowered = [line.lower() for line in lines]
+    best, best_score = 0, -1
+    for start in range(0, max(1, len(lines) - width + 1)):
+        score = sum(term in line for line in lowered[start : start + width] for term in wanted)
+        if score > best_score:
+            best, best_score = start, score
+    snippet = "\n".join(lines[best : best + width]).strip()
+    return snippet if len(snippet) <= 400 else snippet[:397] + "..."
+
+
+def _repo(row: Any) -> Repo:
+    return Repo(
+        name=row.name,
+        root=row.root_path,
+        status=row.status,
+        last_indexed_at=row.last_indexed_at,
+        last_error=row.last_error,
+        files=row.file_count,
+        chunks=row.chunk_count,
+        skipped=row.skipped_count,
+        errors=row.error_count,
+    )

@@ -1,0 +1,66 @@
+"""Code-aware terms: identifiers split at snake_case and CamelCase, path segments, safe queries.
+
+The full-text index sees each chunk's text plus these expansions, so `AuthService`,
+`auth_service` and "auth service" find each other. Queries are reduced to plain word terms
+joined with OR: no user string ever reaches FTS5 or tsquery syntax raw, and a query does not
+have to match every term.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+MAX_QUERY_TERMS = 32
+
+
+def split_identifier(word: str) -> list[str]:
+    """`parseHTTPResponse_v2` -> ["parse", "http", "response", "v", "2"] (lowercase)."""
+    parts: list[str] = []
+    for piece in word.split("_"):
+        parts.extend(match.group(0).lower() for match in _CAMEL.finditer(piece))
+    return [part for part in parts if part]
+
+
+def expansions(text: str) -> list[str]:
+    """The parts of every compound identifier in `text`, each once."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if "_" in word or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word)):
+            for part in split_identifier(word):
+                seen.setdefault(part, None)
+    return list(seen)
+
+
+def path_terms(path: str) -> list[str]:
+    """`src/gazette/AuthService.py` -> ["src", "gazette", "auth", "service", "py", "authservice"]."""
+    terms: dict[str, None] = {}
+    for segment in re.split(r"[/\\.\-\s]+", path):
+        if segment:
+            terms.setdefault(segment.lower(), None)
+            for part in split_identifier(segment):
+                terms.setdefault(part, None)
+    return list(terms)
+
+
+def search_text(text: str, *, heading: str | None, path: str) -> str:
+    """What the full-text index stores for a chunk."""
+    extra = [*expansions(text), *path_terms(path)]
+    parts = [text]
+    if heading:
+        parts.append(heading)
+    parts.append(" ".join(extra))
+    return "\n".join(parts)
+
+
+def query_terms(query: str) -> list[str]:
+    """Plain lowercase word terms of a user query (identifiers also split), at most 32."""
+    terms: dict[str, None] = {}
+    for match in _WORD.finditer(query):
+        word = match.group(0)
+        for term in (word.lower(), *split_identifier(word)):
+            if term and term.strip("_"):
+                terms.setdefault(term.strip("_"), None)
+    return list(terms)[:MAX_QUERY_TERMS]

@@ -1,0 +1,157 @@
+"""Queries on `repos`, `files`, `chunks` and the full-text index (FTS5 on SQLite, tsvector on PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+
+from gazette.store.tables import chunks, files, repos
+
+
+def find_repo(conn: Connection, workspace_id: int, name: str) -> Any:
+    return conn.execute(select(repos).where(repos.c.workspace_id == workspace_id, repos.c.name == name)).first()
+
+
+def list_repos(conn: Connection, workspace_id: int) -> list[Any]:
+    return list(conn.execute(select(repos).where(repos.c.workspace_id == workspace_id).order_by(repos.c.name)))
+
+
+def insert_repo(conn: Connection, *, workspace_id: int, name: str, root: str, now: datetime) -> int:
+    values = {"workspace_id": workspace_id, "name": name, "root_path": root, "status": "indexing", "created_at": now}
+    return int(conn.execute(insert(repos).values(**values).returning(repos.c.id)).scalar_one())
+
+
+def update_repo(conn: Connection, repo_id: int, **values: Any) -> None:
+    conn.execute(update(repos).where(repos.c.id == repo_id).values(**values))
+
+
+def delete_repo(conn: Connection, repo_id: int) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE repo_id = :repo)"),
+            {"repo": repo_id},
+        )
+    conn.execute(delete(chunks).where(chunks.c.repo_id == repo_id))
+    conn.execute(delete(files).where(files.c.repo_id == repo_id))
+    conn.execute(delete(repos).where(repos.c.id == repo_id))
+
+
+def known_files(conn: Connection, repo_id: int) -> dict[str, Any]:
+    """path -> row (id, sha256, size, mtime, status) of every file recorded for the repo."""
+    rows = conn.execute(
+        select(files.c.id, files.c.path, files.c.sha256, files.c.size, files.c.mtime, files.c.status).where(
+            files.c.repo_id == repo_id
+        )
+    )
+    return {row.path: row for row in rows}
+
+
+def find_file(conn: Connection, repo_id: int, path: str) -> Any:
+    return conn.execute(select(files).where(files.c.repo_id == repo_id, files.c.path == path)).first()
+
+
+def replace_file(
+    conn: Connection,
+    *,
+    repo_id: int,
+    workspace_id: int,
+    file: dict[str, Any],
+    chunk_rows: Sequence[dict[str, Any]],
+    existing_id: int | None,
+) -> None:
+    """Write one file's row and chunks, replacing what was there (inside the caller's transaction)."""
+    if existing_id is not None:
+        _delete_chunks(conn, [existing_id])
+        conn.execute(update(files).where(files.c.id == existing_id).values(**file, chunk_count=len(chunk_rows)))
+        file_id = existing_id
+    else:
+        values = {**file, "repo_id": repo_id, "chunk_count": len(chunk_rows)}
+        file_id = int(conn.execute(insert(files).values(**values).returning(files.c.id)).scalar_one())
+    if not chunk_rows:
+        return
+    rows = [{**row, "file_id": file_id, "repo_id": repo_id, "workspace_id": workspace_id} for row in chunk_rows]
+    ids = conn.execute(insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "INSERT INTO chunks_fts(rowid, search_text) VALUES (?, ?)",
+            [(chunk_id, row["search_text"]) for chunk_id, row in zip(ids, rows, strict=True)],
+        )
+
+
+def delete_files(conn: Connection, file_ids: Sequence[int]) -> None:
+    if file_ids:
+        _delete_chunks(conn, file_ids)
+        conn.execute(delete(files).where(files.c.id.in_(file_ids)))
+
+
+def count_repo(conn: Connection, repo_id: int) -> tuple[int, int, int]:
+    """(indexed files, chunks, files in error)."""
+    indexed = conn.execute(
+        select(func.count()).select_from(files).where(files.c.repo_id == repo_id, files.c.status == "indexed")
+    ).scalar_one()
+    errors = conn.execute(
+        select(func.count()).select_from(files).where(files.c.repo_id == repo_id, files.c.status == "error")
+    ).scalar_one()
+    chunk_total = conn.execute(select(func.count()).select_from(chunks).where(chunks.c.repo_id == repo_id)).scalar_one()
+    return int(indexed), int(chunk_total), int(errors)
+
+
+def file_errors(conn: Connection, repo_id: int, *, limit: int = 50) -> list[Any]:
+    query = select(files.c.path, files.c.error).where(files.c.repo_id == repo_id, files.c.status == "error")
+    return list(conn.execute(query.order_by(files.c.path).limit(limit)))
+
+
+def search(conn: Connection, *, workspace_id: int, repo_id: int | None, terms: list[str], limit: int) -> list[Any]:
+    """Best chunks for any of `terms` (already reduced to plain words), best first, with `score`."""
+    columns = "c.id, c.start_line, c.end_line, c.heading, c.text, f.path, r.name AS repo"
+    repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
+    if conn.dialect.name == "sqlite":
+        # Only constant fragments are formatted in; every value is a bound parameter.
+        statement = text(
+            f"SELECT {columns}, -bm25(chunks_fts) AS score FROM chunks_fts "  # noqa: S608
+            "JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
+            "JOIN repos r ON r.id = c.repo_id "
+            f"WHERE chunks_fts MATCH :match AND c.workspace_id = :workspace {repo_filter} "
+            "ORDER BY bm25(chunks_fts) LIMIT :limit"
+        )
+        params: dict[str, Any] = {"match": fts5_match(terms)}
+    else:
+        statement = text(
+            f"SELECT {columns}, ts_rank_cd(c.tsv, q) AS score "  # noqa: S608
+            "FROM chunks c, to_tsquery('english', :query) q, files f, repos r "
+            "WHERE c.tsv @@ q AND f.id = c.file_id AND r.id = c.repo_id "
+            f"AND c.workspace_id = :workspace {repo_filter} ORDER BY score DESC LIMIT :limit"
+        )
+        params = {"query": tsquery(terms)}
+    params.update(workspace=workspace_id, limit=limit)
+    if repo_id is not None:
+        params["repo"] = repo_id
+    return list(conn.execute(statement, params))
+
+
+def fts5_match(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH expression: each term quoted (a phrase of its tokens), any of them."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def tsquery(terms: Sequence[str]) -> str:
+    """A to_tsquery expression: word terms only, joined with | (any of them)."""
+    return " | ".join(term for term in terms if _TSQUERY_WORD.fullmatch(term))
+
+
+_TSQUERY_WORD = re.compile(r"\w+")
+
+
+def _delete_chunks(conn: Connection, file_ids: Sequence[int]) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id IN :ids)").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": list(file_ids)},
+        )
+    conn.execute(delete(chunks).where(chunks.c.file_id.in_(file_ids)))

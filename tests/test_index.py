@@ -1,0 +1,186 @@
+"""The context engine on a real directory: ingest, skips, incremental re-index, search, read, isolation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gazette.app import Gazette
+from gazette.auth import Principal, Role
+from gazette.errors import InvalidInputError, JobError, NotFoundError, PermissionDeniedError
+
+
+def make_repo(root: Path) -> Path:
+    files = {
+        "README.md": "# Project\nIntro to the payment service.\n\n## Setup\nRun make install.\n",
+        "docs/architecture.md": "# Architecture\n## Storage\nWe keep invoices in PostgreSQL.\n",
+        "src/payments.py": "import os\n\n\ndef charge_card(amount):\n    return amount\n\n\nclass InvoiceService:\n"
+        "    def issue_invoice(self):\n        pass\n",
+        "notes.txt": "Plain notes about refunds.\n",
+        "guide.rst": "Guide\n=====\n\nIntro.\n\nRefunds\n-------\nHow refunds work.\n",
+        "node_modules/lib/index.js": "module.exports = 1\n",
+        "build/out.js": "generated\n",
+        "secret.log": "ignored by gitignore\n",
+        ".gitignore": "*.log\n",
+        "src/.gazetteignore": "private/\n",
+        "src/private/keys.py": "KEY = 1\n",
+        "logo.png": "\x89PNG",
+        "package-lock.json": "{}",
+    }
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    (root / "big.txt").write_text("x" * 2_000_001)
+    (root / "data.bin.txt").write_bytes(b"text\x00with nul")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "project")
+
+
+def test_index_walks_chunks_and_reports_every_skip(gz: Gazette, repo: Path) -> None:
+    report = gz.index.index_repo(gz.local_owner(), repo, "project")
+    assert report.files == 5
+    assert report.indexed == 5
+    assert report.skipped == {
+        "vendored directory": 1,
+        "generated directory": 1,
+        "ignored directory": 1,
+        "ignored": 1,
+        "ignore file": 2,
+        "binary": 2,
+        "generated": 1,
+        "too large": 1,
+    }
+    assert [error.path for error in report.errors] == ["data.bin.txt"]
+    status = gz.index.status(gz.local_owner(), "project")
+    assert (status.status, status.files) == ("indexed", 5)
+    assert [error.path for error in status.errors] == ["data.bin.txt"]
+
+
+def test_search_cites_path_lines_and_heading_path(gz: Gazette, repo: Path) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    [hit, *_] = gz.index.search(gz.local_owner(), "which database keeps the invoices")
+    assert (hit.repo, hit.path, hit.heading) == ("project", "docs/architecture.md", "Architecture > Storage")
+    assert (hit.start_line, hit.end_line) == (2, 3)
+    assert "PostgreSQL" in hit.snippet
+    rst = gz.index.search(gz.local_owner(), "how do refunds work", repo="project")
+    assert any(h.path == "guide.rst" and h.heading == "Guide > Refunds" for h in rst)
+
+
+@pytest.mark.parametrize("query", ["InvoiceService", "invoice_service", "invoice service", "issueInvoice"])
+def test_identifiers_are_found_whatever_their_case_style(gz: Gazette, repo: Path, query: str) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    assert gz.index.search(gz.local_owner(), query)[0].path == "src/payments.py"
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', "refunds*", "-refunds", "NEAR(refunds notes)", "refunds AND OR NOT", "col:umn", "'; DROP"]
+)
+def test_fts_syntax_in_queries_searches_safely(gz: Gazette, repo: Path, query: str) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    gz.index.search(gz.local_owner(), query)  # never a syntax error
+
+
+def test_a_plain_query_does_not_require_every_term(gz: Gazette, repo: Path) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    assert gz.index.search(gz.local_owner(), "refunds zyzzyva-never-written")
+
+
+def test_reindex_skips_unchanged_replaces_changed_and_removes_deleted(gz: Gazette, repo: Path) -> None:
+    owner = gz.local_owner()
+    gz.index.index_repo(owner, repo, "project")
+    (repo / "notes.txt").write_text("Notes now about chargebacks.\n")
+    (repo / "guide.rst").unlink()
+    assert gz.index.status(owner, "project").status == "stale"
+    report = gz.index.index_repo(owner, repo, "project")
+    assert (report.indexed, report.unchanged, report.removed) == (1, 3, 1)
+    assert gz.index.search(owner, "chargebacks")[0].path == "notes.txt"
+    assert not [h for h in gz.index.search(owner, "refunds") if h.path in ("notes.txt", "guide.rst")]
+    assert gz.index.status(owner, "project").status == "indexed"
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("../outside.txt", InvalidInputError),
+        ("/etc/passwd", InvalidInputError),
+        ("src/private/keys.py", NotFoundError),
+        ("missing.md", NotFoundError),
+    ],
+)
+def test_read_refuses_paths_outside_or_not_indexed(gz: Gazette, repo: Path, path: str, error: type[Exception]) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    with pytest.raises(error):
+        gz.index.read(gz.local_owner(), "project", path)
+
+
+def test_read_refuses_a_symlink_that_escapes_after_indexing(gz: Gazette, repo: Path, tmp_path: Path) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    (tmp_path / "outside.txt").write_text("secret")
+    (repo / "notes.txt").unlink()
+    os.symlink(tmp_path / "outside.txt", repo / "notes.txt")
+    with pytest.raises(PermissionDeniedError, match="outside the repository root"):
+        gz.index.read(gz.local_owner(), "project", "notes.txt")
+
+
+def test_read_returns_the_whole_file(gz: Gazette, repo: Path) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    content = gz.index.read(gz.local_owner(), "project", "./src/payments.py")
+    assert content.path == "src/payments.py"
+    assert content.content == (repo / "src/payments.py").read_text()
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "empty"])
+def test_nothing_to_index_is_failed_with_a_message_never_success(gz: Gazette, tmp_path: Path, case: str) -> None:
+    target = tmp_path / "target"
+    if case == "file":
+        target.write_text("x")
+    elif case == "empty":
+        (target / "node_modules").mkdir(parents=True)
+    with pytest.raises(JobError) as caught:
+        gz.index.index_repo(gz.local_owner(), target, "broken")
+    status = gz.index.status(gz.local_owner(), "broken")
+    assert status.status == "failed"
+    assert status.message == caught.value.message
+
+
+def test_a_workspace_never_sees_another_workspaces_repositories(gz: Gazette, repo: Path) -> None:
+    from sqlalchemy import insert
+
+    from gazette.store.tables import workspaces
+
+    with gz.store.begin() as conn:
+        conn.execute(insert(workspaces).values(slug="other", name="Other"))
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    stranger = Principal(
+        user="eve", workspace="other", role=Role.personal, scopes=frozenset({"memory:read"}), kind="token"
+    )
+    assert gz.index.list_repos(stranger) == []
+    assert gz.index.search(stranger, "invoices") == []
+    assert gz.index.status(stranger, "project").status == "unknown"
+    with pytest.raises(NotFoundError):
+        gz.index.read(stranger, "project", "README.md")
+
+
+def test_search_needs_memory_read_and_indexing_memory_write(gz: Gazette, repo: Path) -> None:
+    reader = Principal(
+        user="r", workspace="default", role=Role.personal, scopes=frozenset({"memory:read"}), kind="token"
+    )
+    with pytest.raises(PermissionDeniedError, match="memory:write"):
+        gz.index.index_repo(reader, repo, "project")
+    nobody = Principal(user="n", workspace="default", role=Role.personal, scopes=frozenset(), kind="token")
+    with pytest.raises(PermissionDeniedError, match="memory:read"):
+        gz.index.search(nobody, "x")
+
+
+def test_remove_forgets_the_repository(gz: Gazette, repo: Path) -> None:
+    gz.index.index_repo(gz.local_owner(), repo, "project")
+    gz.index.remove_repo(gz.local_owner(), "project")
+    assert gz.index.list_repos(gz.local_owner()) == []
+    assert gz.index.search(gz.local_owner(), "invoices") == []
