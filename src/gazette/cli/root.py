@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gazette import __version__
-from gazette.cli import audit_cmd, auth_cmd, config_cmd, db_cmd, doctor_cmd, info_cmd, mcp_cmd, serve_cmd
+from gazette.cli import audit_cmd, auth_cmd, config_cmd, db_cmd, doctor_cmd, index_cmd, info_cmd, mcp_cmd, serve_cmd
 from gazette.cli.context import CliContext
 
 app = typer.Typer(
@@ -72,6 +72,9 @@ app.command("serve")(serve_cmd.serve)
 app.command("mcp")(mcp_cmd.mcp)
 app.command("info")(info_cmd.info)
 app.command("doctor")(doctor_cmd.doctor)
+app.add_typer(index_cmd.app, name="index")
+app.command("search")(index_cmd.search)
+app.command("read")(index_cmd.read)
 app.add_typer(auth_cmd.app, name="auth")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(config_cmd.app, name="config")

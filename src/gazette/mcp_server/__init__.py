@@ -6,12 +6,13 @@ from mcp.server.mcpserver import MCPServer
 
 from gazette import __version__
 from gazette.app import Gazette
-from gazette.mcp_server import tools_system
+from gazette.mcp_server import tools_memory, tools_system
 from gazette.mcp_server.principals import PRINCIPAL_SCOPE_KEY, PrincipalResolver, Transport
 
 INSTRUCTIONS = (
     "Gazette gives you memory and context for the user's repositories. "
-    "Call gazette_info to see which workspace and capabilities are available."
+    "Call gazette_info to see which workspace and capabilities are available; search the indexed "
+    "repositories with memory_search and open what it cites with memory_read."
 )
 
 
@@ -27,7 +28,9 @@ def build_mcp_server(gz: Gazette, *, transport: Transport) -> MCPServer:
         instructions=INSTRUCTIONS,
         log_level=gz.settings.log.level.upper(),  # type: ignore[arg-type]
     )
-    tools_system.register(server, gz, PrincipalResolver(gz, transport))
+    principal_of = PrincipalResolver(gz, transport)
+    tools_system.register(server, gz, principal_of)
+    tools_memory.register(server, gz, principal_of)
     return server
 
 
