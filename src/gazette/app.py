@@ -11,7 +11,9 @@ from gazette.auth import Auth, Authenticator, Principal
 from gazette.auth.jwt_tokens import JwtVerifier
 from gazette.auth.provider_keys import ProviderKeys
 from gazette.auth.ratelimit import RateLimits
+from gazette.events import Events
 from gazette.index import Index
+from gazette.jobs import Jobs
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
@@ -54,6 +56,16 @@ class Gazette:
         return Index(self)
 
     @cached_property
+    def events(self) -> Events:
+        return Events()
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        jobs = Jobs(self)
+        jobs.register("index", self.index.run_job, self.index.abandon_job)
+        return jobs
+
+    @cached_property
     def provider_keys(self) -> ProviderKeys:
         return ProviderKeys(self)
 
@@ -89,6 +101,8 @@ class Gazette:
         return enabled
 
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.stop()
         if "audit" in self.__dict__:
             self.audit.close()
         if "rate_limits" in self.__dict__:

@@ -137,6 +137,7 @@ async def _serve(
         admin_token_path=str(gz.auth.admin_token_path),
     )
     await grpc_server.start()
+    gz.jobs.start()
     try:
         # Both ports are bound already: clients connecting now are queued until uvicorn accepts.
         log.info("gazette serving", http=endpoints.http_url, mcp=endpoints.mcp_url, grpc=endpoints.grpc_target)
@@ -146,5 +147,6 @@ async def _serve(
     finally:
         log.info("gazette stopping")
         await grpc_server.stop(SHUTDOWN_GRACE_SECONDS)
+        gz.jobs.stop()
         gz.close()
         log.info("gazette stopped")

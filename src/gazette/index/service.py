@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from gazette.app import Gazette
+    from gazette.jobs import Job
 
 Progress = Callable[[int, int, str], None]  # done, total, current path
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -40,6 +41,35 @@ class Index:
 
     # ---------------------------------------------------------------- indexing
 
+    def submit(self, principal: Principal, path: str | Path, name: str) -> Job:
+        """Queue indexing as a durable job (the repository shows `indexing` until it finishes).
+
+        Raises:
+            InvalidInputError: a bad name.
+            PermissionDeniedError: no `memory:write` scope.
+        """
+        require_scope(principal, "memory:write")
+        if not _NAME.match(name):
+            raise InvalidInputError(f"invalid repository name {name!r}: letters, digits, '.', '_' or '-'")
+        root = str(Path(path).expanduser().resolve())
+        self._upsert_repo(principal, name, root)
+        return self._gz.jobs.submit(principal, "index", {"path": root, "name": name}, subject=name)
+
+    def run_job(self, principal: Principal, payload: dict[str, Any]) -> dict[str, Any]:
+        """The `index` job: index_repo with what `submit` queued."""
+        report = self.index_repo(principal, payload["path"], payload["name"])
+        return {"files": report.files, "chunks": report.chunks, "indexed": report.indexed, "errors": len(report.errors)}
+
+    def abandon_job(self, principal: Principal, payload: dict[str, Any], message: str) -> None:
+        """An `index` job crashed too often: its repository is failed, not left `indexing`."""
+        with self._gz.store.begin() as conn:
+            repo = rows.find_repo(conn, self._workspace_id(conn, principal), payload["name"])
+            if repo is not None:
+                rows.update_repo(conn, repo.id, status="failed", last_error=message)
+        self._gz.events.publish(
+            "index.failed", workspace=principal.workspace, payload={"repo": payload["name"], "error": message}
+        )
+
     def index_repo(
         self, principal: Principal, path: str | Path, name: str, *, progress: Progress | None = None
     ) -> IndexReport:
@@ -55,16 +85,7 @@ class Index:
             raise InvalidInputError(f"invalid repository name {name!r}: letters, digits, '.', '_' or '-'")
         root = Path(path).expanduser()
         started = time.monotonic()
-        with self._gz.store.begin() as conn:
-            workspace_id = self._workspace_id(conn, principal)
-            repo = rows.find_repo(conn, workspace_id, name)
-            if repo is None:
-                repo_id = rows.insert_repo(
-                    conn, workspace_id=workspace_id, name=name, root=str(root.resolve()), now=utcnow()
-                )
-            else:
-                repo_id = repo.id
-                rows.update_repo(conn, repo_id, status="indexing", root_path=str(root.resolve()), last_error=None)
+        repo_id, workspace_id = self._upsert_repo(principal, name, str(root.resolve()))
         try:
             report = self._ingest(repo_id, workspace_id, name, root, progress)
         except JobError as exc:
@@ -77,6 +98,9 @@ class Index:
                 outcome="failed",
                 payload={"error": exc.message},
                 durable=True,
+            )
+            self._gz.events.publish(
+                "index.failed", workspace=principal.workspace, payload={"repo": name, "error": exc.message}
             )
             raise
         except BaseException as exc:  # never leave a repository "indexing"
@@ -91,7 +115,24 @@ class Index:
             payload={"indexed": report.indexed, "removed": report.removed, "errors": len(report.errors)},
             durable=True,
         )
+        self._gz.events.publish(
+            "index.completed",
+            workspace=principal.workspace,
+            payload={"repo": name, "files": report.files, "chunks": report.chunks, "errors": len(report.errors)},
+        )
         return report
+
+    def _upsert_repo(self, principal: Principal, name: str, root: str) -> tuple[int, int]:
+        """The repository row, status `indexing`; `repo.created` when it is new."""
+        with self._gz.store.begin() as conn:
+            workspace_id = self._workspace_id(conn, principal)
+            repo = rows.find_repo(conn, workspace_id, name)
+            if repo is not None:
+                rows.update_repo(conn, repo.id, status="indexing", root_path=root, last_error=None)
+                return int(repo.id), workspace_id
+            repo_id = rows.insert_repo(conn, workspace_id=workspace_id, name=name, root=root, now=utcnow())
+        self._gz.events.publish("repo.created", workspace=principal.workspace, payload={"repo": name, "root": root})
+        return repo_id, workspace_id
 
     def _ingest(self, repo_id: int, workspace_id: int, name: str, root: Path, progress: Progress | None) -> IndexReport:
         _check_root(root)

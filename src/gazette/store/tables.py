@@ -181,3 +181,24 @@ chunks = Table(
     Index("ix_chunks_file", "file_id"),
     Index("ix_chunks_repo", "repo_id"),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("subject", String(200), nullable=True),  # what the job is about, e.g. the repository name
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # queued, running, completed, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("worker", String(200), nullable=True),
+    Column("error", String(2000), nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("heartbeat_at", UtcDateTime, nullable=True),
+    Index("ix_jobs_status_created", "status", "created_at"),
+)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from gazette.api.deps import GazetteDep, PrincipalDep
 from gazette.errors import InvalidInputError
 from gazette.index import FileContent, Hit, Repo, RepoStatus
+from gazette.jobs import Job
 
 router = APIRouter(prefix="/v1", tags=["memory"])
 
@@ -28,6 +29,32 @@ class ReadArguments(BaseModel):
 class ToolCall(BaseModel):
     tool: Literal["memory_search", "memory_read", "gazette_info"]
     arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class IndexRequest(BaseModel):
+    path: str = Field(description="Directory on the server to index.")
+    name: str | None = Field(default=None, description="Repository name (unique in the workspace).")
+    repo_id: str | None = Field(default=None, description="The seed's name for `name`; used when `name` is absent.")
+
+
+@router.post("/index/repo", status_code=202, summary="Queue indexing of a directory; answers with the job")
+def index_repo(gz: GazetteDep, principal: PrincipalDep, body: IndexRequest) -> dict[str, Any]:
+    name = body.name or body.repo_id
+    if not name:
+        raise InvalidInputError("give the repository a name (`name`, or the seed's `repo_id`)")
+    job = gz.index.submit(principal, body.path, name)
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "repo": name,
+        "status_url": f"/v1/status/{name}",
+        "job_url": f"/v1/jobs/{job.id}",
+    }
+
+
+@router.get("/jobs/{job_id}", summary="A background job and its outcome")
+def get_job(gz: GazetteDep, principal: PrincipalDep, job_id: str) -> Job:
+    return gz.jobs.get(principal, job_id)
 
 
 @router.get("/repos", summary="Repositories of the caller's workspace")

@@ -1,0 +1,5 @@
+"""Durable background jobs."""
+
+from gazette.jobs.service import Job, Jobs
+
+__all__ = ["Job", "Jobs"]
