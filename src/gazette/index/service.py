@@ -148,6 +148,17 @@ class Index:
         total = len(found.files)
         for done, candidate in enumerate(found.files, start=1):
             previous = known.get(candidate.path)
+            if (
+                previous is not None
+                and previous.status == "indexed"
+                and previous.size == candidate.size
+                and previous.mtime == candidate.mtime
+            ):
+                # Same size and modification time: trusted unchanged without reading the file.
+                unchanged += 1
+                if progress:
+                    progress(done, total, candidate.path)
+                continue
             try:
                 data = candidate.absolute.read_bytes()
             except OSError as exc:
