@@ -57,7 +57,15 @@ def run_stdio(gz: Gazette) -> None:
         gz.close()
 
 
-def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable[[Endpoints], None]) -> None:
+def run(
+    gz: Gazette,
+    *,
+    host: str,
+    port: int,
+    grpc_port: int,
+    on_ready: Callable[[Endpoints], None],
+    watch: bool = False,
+) -> None:
     """Migrate, bind every port (failing fast, before anything starts), serve until SIGINT/SIGTERM.
 
     Raises:
@@ -66,8 +74,13 @@ def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable
     """
     gz.store.ensure_migrated()
     http_socket = bind_tcp(host, port, hint="--port (or GAZETTE_SERVER__PORT)")
+    watcher = None
     try:
         admin = gz.auth.bootstrap_admin()
+        if watch:
+            from gazette.index.freshness import watch_in_background
+
+            watcher = watch_in_background(gz, gz.local_owner())
         asyncio.run(
             _serve(
                 gz,
@@ -79,6 +92,8 @@ def run(gz: Gazette, *, host: str, port: int, grpc_port: int, on_ready: Callable
             )
         )
     finally:
+        if watcher is not None:
+            watcher[1].set()
         http_socket.close()
 
 

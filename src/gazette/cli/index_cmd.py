@@ -168,3 +168,36 @@ def _summary(report: IndexReport) -> None:
         console.print(f"  error: {error.path}: {error.error}", markup=False)
     if len(report.errors) > 20:
         console.print(f"  … and {len(report.errors) - 20} more errors (gazette index status {report.repo})")
+
+
+def watch(
+    ctx: typer.Context,
+    repos: Annotated[list[str] | None, typer.Argument(help="Repositories to watch [default: all].")] = None,
+) -> None:
+    """Re-index repositories whenever their files change (debounced), until Ctrl-C."""
+    from gazette.index.freshness import watch as watch_repos
+
+    gz = cli_context(ctx).gazette(long_running=True)
+
+    def report(result: IndexReport) -> None:
+        console.print(f"re-indexed {result.repo}: {result.indexed} changed, {result.removed} removed")
+
+    console.print("Watching for changes (Ctrl-C to stop)…")
+    watch_repos(gz, gz.local_owner(), repos or None, on_reindex=report)
+
+
+hooks_app = typer.Typer(help="Git hooks that keep an index fresh.", no_args_is_help=True)
+
+
+@hooks_app.command("install")
+def install_hooks(ctx: typer.Context, repo: Annotated[str, typer.Argument(help="Repository name.")]) -> None:
+    """Re-index after git merge, checkout and commit (existing hooks are kept)."""
+    from gazette.index.freshness import install_hooks as install
+
+    gz = cli_context(ctx).gazette()
+    touched = install(gz, gz.local_owner(), repo)
+    if touched:
+        for path in touched:
+            console.print(f"installed {path}")
+    else:
+        console.print("Hooks already installed.")

@@ -19,6 +19,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port, also serving MCP at /mcp [default: 4444].")] = None,
     grpc_port: Annotated[int | None, typer.Option("--grpc-port", help="gRPC port [default: 50051].")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Re-index registered repositories when files change.")] = False,
 ) -> None:
     """Serve the HTTP API, MCP (streamable HTTP at /mcp) and gRPC until Ctrl-C or SIGTERM."""
     from gazette.serve import run
@@ -28,7 +29,7 @@ def serve(
     }
     gz = cli_context(ctx).gazette(long_running=True, server=server)
     settings = gz.settings.server
-    run(gz, host=settings.host, port=settings.port, grpc_port=settings.grpc_port, on_ready=_banner)
+    run(gz, host=settings.host, port=settings.port, grpc_port=settings.grpc_port, on_ready=_banner, watch=watch)
 
 
 def _banner(endpoints: Endpoints) -> None:
