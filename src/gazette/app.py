@@ -11,13 +11,14 @@ from gazette.auth import Auth, Authenticator, Principal
 from gazette.auth.jwt_tokens import JwtVerifier
 from gazette.auth.provider_keys import ProviderKeys
 from gazette.auth.ratelimit import RateLimits
-from gazette.events import Events
+from gazette.events import Event, Events
 from gazette.index import Index
 from gazette.jobs import Jobs
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
 from gazette.vault import Vault
+from gazette.webhooks import Webhooks
 
 
 class Gazette:
@@ -57,7 +58,16 @@ class Gazette:
 
     @cached_property
     def events(self) -> Events:
-        return Events()
+        events = Events()
+        events.subscribe(self._notify_webhooks)
+        return events
+
+    def _notify_webhooks(self, event: Event) -> None:
+        self.webhooks.on_event(event)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        return Webhooks(self)
 
     @cached_property
     def jobs(self) -> Jobs:
@@ -103,6 +113,8 @@ class Gazette:
     def close(self) -> None:
         if "jobs" in self.__dict__:
             self.jobs.stop()
+        if "webhooks" in self.__dict__:
+            self.webhooks.stop()
         if "audit" in self.__dict__:
             self.audit.close()
         if "rate_limits" in self.__dict__:

@@ -153,6 +153,7 @@ async def _serve(
     )
     await grpc_server.start()
     gz.jobs.start()
+    gz.webhooks.start()
     try:
         # Both ports are bound already: clients connecting now are queued until uvicorn accepts.
         log.info("gazette serving", http=endpoints.http_url, mcp=endpoints.mcp_url, grpc=endpoints.grpc_target)
@@ -163,5 +164,6 @@ async def _serve(
         log.info("gazette stopping")
         await grpc_server.stop(SHUTDOWN_GRACE_SECONDS)
         gz.jobs.stop()
+        gz.webhooks.stop()
         gz.close()
         log.info("gazette stopped")

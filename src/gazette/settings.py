@@ -115,6 +115,14 @@ class IndexSettings(_Section):
     )
 
 
+class WebhookSettings(_Section):
+    backoff_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0],
+        description="Waits before each retry of a failed delivery; after the last one it is failed.",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one delivery attempt.")
+
+
 class JwtSettings(_Section):
     secret: SecretStr | None = Field(
         default=None, description="Shared secret for HS256 tokens from your identity provider."
@@ -186,6 +194,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     jwt: JwtSettings = JwtSettings()
     index: IndexSettings = IndexSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     providers: ProvidersSettings = ProvidersSettings()
     models: ModelSettings = ModelSettings()
     mcp_servers: dict[str, McpServerSettings] = Field(

@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from gazette import __version__
-from gazette.cli import audit_cmd, auth_cmd, config_cmd, db_cmd, doctor_cmd, index_cmd, info_cmd, mcp_cmd, serve_cmd
+from gazette.cli import (
+    audit_cmd,
+    auth_cmd,
+    config_cmd,
+    db_cmd,
+    doctor_cmd,
+    index_cmd,
+    info_cmd,
+    mcp_cmd,
+    serve_cmd,
+    webhooks_cmd,
+)
 from gazette.cli.context import CliContext
 
 app = typer.Typer(
@@ -77,6 +88,7 @@ app.command("search")(index_cmd.search)
 app.command("read")(index_cmd.read)
 app.command("watch")(index_cmd.watch)
 app.add_typer(index_cmd.hooks_app, name="hooks")
+app.add_typer(webhooks_cmd.app, name="webhooks")
 app.add_typer(auth_cmd.app, name="auth")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(config_cmd.app, name="config")

@@ -202,3 +202,35 @@ jobs = Table(
     Column("heartbeat_at", UtcDateTime, nullable=True),
     Index("ix_jobs_status_created", "status", "created_at"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    # The signing secret, sealed by the vault (Gazette needs it back to sign).
+    Column("key_id", String(16), nullable=False),
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("body", Text, nullable=False),  # exactly the bytes sent (and signed)
+    Column("status", String(20), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(2000), nullable=True),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)

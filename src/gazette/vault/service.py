@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 NONCE_BYTES = 12
 
 
+class Sealed(BaseModel):
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
 class Rotation(BaseModel):
     key_id: str
     previous_key_id: str
@@ -88,6 +94,21 @@ class Vault:
                 count += 1
         return count
 
+    def seal(self, secret: str, *, context: str) -> Sealed:
+        """Encrypt `secret` under the active key, bound to `context` (it opens only with the same one)."""
+        keyring = self.keyring
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = AESGCM(keyring.keys[keyring.active_id]).encrypt(nonce, secret.encode(), _context_aad(context))
+        return Sealed(key_id=keyring.active_id, nonce=nonce, ciphertext=ciphertext)
+
+    def unseal(self, sealed: Sealed, *, context: str, label: str) -> str:
+        """Decrypt what `seal` produced for the same `context`.
+
+        Raises:
+            ConfigError: an unknown key id, or a key or context that does not open it.
+        """
+        return self._decrypt(sealed.key_id, sealed.nonce, sealed.ciphertext, _context_aad(context), label)
+
     def _reseal(self, conn: Connection, row: Any, secret: str) -> None:
         key_id, nonce, ciphertext = self._seal(row.token_id, secret)
         vault_rows.replace_ciphertext(conn, row.id, key_id=key_id, nonce=nonce, ciphertext=ciphertext, now=utcnow())
@@ -99,19 +120,26 @@ class Vault:
         return keyring.active_id, nonce, ciphertext
 
     def _open(self, row: Any, *, label: str) -> str:
-        key = self.keyring.key(row.key_id)
+        return self._decrypt(row.key_id, bytes(row.nonce), bytes(row.ciphertext), _aad(row.token_id), label)
+
+    def _decrypt(self, key_id: str, nonce: bytes, ciphertext: bytes, aad: bytes, label: str) -> str:
+        key = self.keyring.key(key_id)
         if key is None:
             raise ConfigError(
-                f"cannot open credential {label}: it was sealed with vault key {row.key_id}, which is not in the "
+                f"cannot open {label}: it was sealed with vault key {key_id}, which is not in the "
                 "keyring; set GAZETTE_VAULT_KEY to that key or restore the key file"
             )
         try:
-            return AESGCM(key).decrypt(bytes(row.nonce), bytes(row.ciphertext), _aad(row.token_id)).decode()
+            return AESGCM(key).decrypt(nonce, ciphertext, aad).decode()
         except InvalidTag:
             raise ConfigError(
-                f"cannot open credential {label}: the ciphertext does not authenticate under key {row.key_id} "
+                f"cannot open {label}: the ciphertext does not authenticate under key {key_id} "
                 "(wrong key, or the row was tampered with)"
             ) from None
+
+
+def _context_aad(context: str) -> bytes:
+    return f"gazette-vault:v1:{context}".encode()
 
 
 def _aad(token_id: int) -> bytes:
