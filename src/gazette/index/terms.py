@@ -8,6 +8,7 @@ have to match every term.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -17,20 +18,36 @@ MAX_QUERY_TERMS = 32
 
 def split_identifier(word: str) -> list[str]:
     """`parseHTTPResponse_v2` -> ["parse", "http", "response", "v", "2"] (lowercase)."""
+    return list(_split(word))
+
+
+@functools.lru_cache(maxsize=65536)
+def _split(word: str) -> tuple[str, ...]:
     parts: list[str] = []
     for piece in word.split("_"):
         parts.extend(match.group(0).lower() for match in _CAMEL.finditer(piece))
-    return [part for part in parts if part]
+    return tuple(part for part in parts if part)
+
+
+def _compound(word: str) -> bool:
+    """snake_case (an inner underscore) or mixed case such as camelCase / AuthService / HTTPClient."""
+    if "_" in word.strip("_"):
+        return True
+    return not word.islower() and not word.isupper() and not word[1:].islower()
+
+
+@functools.lru_cache(maxsize=262144)
+def _parts(word: str) -> tuple[str, ...]:
+    # Cached per word: identifiers and plain words repeat across chunks and files.
+    return _split(word) if _compound(word) else ()
 
 
 def expansions(text: str) -> list[str]:
     """The parts of every compound identifier in `text`, each once."""
     seen: dict[str, None] = {}
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        if "_" in word or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word)):
-            for part in split_identifier(word):
-                seen.setdefault(part, None)
+    for word in dict.fromkeys(_WORD.findall(text)):
+        for part in _parts(word):
+            seen.setdefault(part, None)
     return list(seen)
 
 
