@@ -115,6 +115,16 @@ class IndexSettings(_Section):
     )
 
 
+class EmbeddingSettings(_Section):
+    provider: str = Field(
+        default="none", description="none (BM25 only), ollama, openai (any OpenAI-compatible server) or local."
+    )
+    model: str | None = Field(
+        default=None, description="Embedding model, e.g. nomic-embed-text (ollama) or text-embedding-3-small."
+    )
+    batch_size: int = Field(default=64, ge=1, description="Texts sent per embedding request.")
+
+
 class WebhookSettings(_Section):
     backoff_seconds: list[float] = Field(
         default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0],
@@ -195,6 +205,7 @@ class Settings(BaseSettings):
     jwt: JwtSettings = JwtSettings()
     index: IndexSettings = IndexSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
     providers: ProvidersSettings = ProvidersSettings()
     models: ModelSettings = ModelSettings()
     mcp_servers: dict[str, McpServerSettings] = Field(

@@ -6,17 +6,21 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from gazette.auth.models import Principal
 from gazette.auth.service import require_scope
-from gazette.errors import InvalidInputError, JobError, NotFoundError, PermissionDeniedError
+from gazette.embeddings.providers import Embedder, load_embedder
+from gazette.errors import GazetteError, InvalidInputError, JobError, NotFoundError, PermissionDeniedError
 from gazette.index import terms as code_terms
 from gazette.index.chunking import Chunk, chunk_pages, chunk_text, language_of
 from gazette.index.models import FileContent, FileError, Hit, IndexReport, Repo, RepoStatus
 from gazette.index.walker import Candidate, walk
+from gazette.logs import get_logger
 from gazette.store import memory as rows
+from gazette.store import vectors
 from gazette.store.types import utcnow
 from gazette.store.workspaces import find_workspace
 
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from gazette.jobs import Job
 
 Progress = Callable[[int, int, str], None]  # done, total, current path
+_log = get_logger("gazette.index")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _BATCH_FILES = 100
 MAX_K = 100
@@ -35,9 +40,30 @@ _CONTEXT_FILES = re.compile(r"(^|/)(memory_bank/|docs/adr/|adr/|architecture\.md
 CONTEXT_BOOST = 1.5
 
 
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
+
+
 class Index:
     def __init__(self, gz: Gazette) -> None:
         self._gz = gz
+        self._embedder: Embedder | None = None
+        self._embedder_loaded = False
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The configured embedding provider (None: BM25 only).
+
+        Raises:
+            ConfigError: an unknown or unconfigured provider.
+        """
+        if not self._embedder_loaded:
+            self._embedder = load_embedder(self._gz.settings)
+            if self._embedder is not None and self._gz.store.backend != "sqlite":
+                # Vectors live in sqlite-vec for now: do not pay for embeddings nobody can store.
+                _log.warning("embeddings are not stored on PostgreSQL yet; searching with BM25 only")
+                self._embedder = None
+            self._embedder_loaded = True
+        return self._embedder
 
     # ---------------------------------------------------------------- indexing
 
@@ -88,7 +114,7 @@ class Index:
         repo_id, workspace_id = self._upsert_repo(principal, name, str(root.resolve()))
         try:
             report = self._ingest(repo_id, workspace_id, name, root, progress)
-        except JobError as exc:
+        except GazetteError as exc:
             with self._gz.store.begin() as conn:
                 rows.update_repo(conn, repo_id, status="failed", last_error=exc.message)
             self._gz.audit.record(
@@ -136,9 +162,13 @@ class Index:
 
     def _ingest(self, repo_id: int, workspace_id: int, name: str, root: Path, progress: Progress | None) -> IndexReport:
         _check_root(root)
+        embedder = self.embedder
         found = walk(root, max_bytes=self._gz.settings.index.max_file_bytes)
         with self._gz.store.begin() as conn:
             known = rows.known_files(conn, repo_id)
+            repo_row = rows.find_repo_by_id(conn, repo_id)
+        # Vectors of another model (or none yet): every file is read, chunked and embedded again.
+        reembed = embedder is not None and repo_row.embedding_model != embedder.model
         if not found.files and not known:
             reasons = ", ".join(f"{count} {reason}" for reason, count in found.skipped.most_common()) or "no files"
             raise JobError(f"nothing to index under {root} ({reasons}); check the path or its ignore files")
@@ -149,7 +179,8 @@ class Index:
         for done, candidate in enumerate(found.files, start=1):
             previous = known.get(candidate.path)
             if (
-                previous is not None
+                not reembed
+                and previous is not None
                 and previous.status == "indexed"
                 and previous.size == candidate.size
                 and previous.mtime == candidate.mtime
@@ -173,7 +204,7 @@ class Index:
                 )
                 continue
             digest = hashlib.sha256(data).hexdigest()
-            if previous is not None and previous.sha256 == digest and previous.status == "indexed":
+            if not reembed and previous is not None and previous.sha256 == digest and previous.status == "indexed":
                 unchanged += 1
             else:
                 file_row, chunk_rows, error = _prepare(candidate, data, digest)
@@ -200,6 +231,7 @@ class Index:
                 conn,
                 repo_id,
                 status="indexed",
+                embedding_model=embedder.model if embedder is not None else repo_row.embedding_model,
                 last_indexed_at=utcnow(),
                 last_error=None,
                 file_count=file_count,
@@ -229,10 +261,24 @@ class Index:
     ) -> None:
         if not pending:
             return
+        embedder = self.embedder
+        embedded: list[list[list[float]]] = []
+        if embedder is not None:
+            # Embed before the transaction: a file's chunks and vectors are then written together.
+            texts = [
+                rows.embedding_text(row["heading"], row["text"])
+                for _, _, chunk_rows, _ in pending
+                for row in chunk_rows
+            ]
+            flat = _embed_all(embedder, texts, self._gz.settings.embeddings.batch_size)
+            offset = 0
+            for _, _, chunk_rows, _ in pending:
+                embedded.append(flat[offset : offset + len(chunk_rows)])
+                offset += len(chunk_rows)
         # One transaction per batch: each file's old chunks are replaced atomically with its new ones.
         with self._gz.store.begin() as conn:
-            for _candidate, file_row, chunk_rows, existing_id in pending:
-                rows.replace_file(
+            for number, (_candidate, file_row, chunk_rows, existing_id) in enumerate(pending):
+                ids = rows.replace_file(
                     conn,
                     repo_id=repo_id,
                     workspace_id=workspace_id,
@@ -240,6 +286,9 @@ class Index:
                     chunk_rows=chunk_rows,
                     existing_id=existing_id,
                 )
+                if embedded and ids and vectors.supported(conn):
+                    vectors.ensure_table(conn, len(embedded[number][0]))
+                    vectors.insert(conn, ids, embedded[number])
 
     # ---------------------------------------------------------------- reading the index
 
@@ -304,12 +353,25 @@ class Index:
         if not 1 <= k <= MAX_K:
             raise InvalidInputError(f"k must be between 1 and {MAX_K}, got {k}")
         boost = self._gz.settings.index.boost_context_files
+        embedder = self.embedder
+        pool = max(k * 5, 50) if embedder is not None else (k * 3 if boost else k)
+        query_vector = embedder.embed([query])[0] if embedder is not None else None
         with self._gz.store.begin() as conn:
             workspace_id = self._workspace_id(conn, principal)
             repo_id = self._repo_row(conn, principal, repo).id if repo else None
-            found = rows.search(
-                conn, workspace_id=workspace_id, repo_id=repo_id, terms=wanted, limit=k * 3 if boost else k
-            )
+            found: list[Any] = rows.search(conn, workspace_id=workspace_id, repo_id=repo_id, terms=wanted, limit=pool)
+            dense: list[Any] = []
+            if query_vector is not None and vectors.supported(conn):
+                nearest = vectors.nearest(conn, query_vector, limit=pool * 4)
+                by_id = {
+                    row.id: row
+                    for row in rows.chunks_by_ids(
+                        conn, [i for i, _ in nearest], workspace_id=workspace_id, repo_id=repo_id
+                    )
+                }
+                dense = [by_id[i] for i, _ in nearest if i in by_id][:pool]
+        if dense:
+            found = _fuse(found, dense)
         hits = [
             Hit(
                 repo=row.repo,
@@ -388,6 +450,49 @@ class Index:
         if {candidate.path for candidate in current.files} != set(known):
             return True
         return any(known[c.path].size != c.size or abs(known[c.path].mtime - c.mtime) > 1e-6 for c in current.files)
+
+
+@dataclass(frozen=True)
+class _Fused:
+    id: int
+    start_line: int
+    end_line: int
+    heading: str | None
+    text: str
+    path: str
+    repo: str
+    score: float
+
+
+def _fuse(lexical: list[Any], dense: list[Any]) -> list[Any]:
+    """Reciprocal rank fusion of the BM25 and the vector ranking, best first."""
+    scores: dict[int, float] = {}
+    by_id: dict[int, Any] = {}
+    for ranking in (lexical, dense):
+        for rank, row in enumerate(ranking, start=1):
+            scores[row.id] = scores.get(row.id, 0.0) + 1.0 / (RRF_K + rank)
+            by_id.setdefault(row.id, row)
+    order = sorted(scores, key=lambda chunk_id: -scores[chunk_id])
+    return [
+        _Fused(
+            id=i,
+            start_line=by_id[i].start_line,
+            end_line=by_id[i].end_line,
+            heading=by_id[i].heading,
+            text=by_id[i].text,
+            path=by_id[i].path,
+            repo=by_id[i].repo,
+            score=scores[i],
+        )
+        for i in order
+    ]
+
+
+def _embed_all(embedder: Embedder, texts: list[str], batch_size: int) -> list[list[float]]:
+    result: list[list[float]] = []
+    for start in range(0, len(texts), batch_size):
+        result.extend(embedder.embed(texts[start : start + batch_size]))
+    return result
 
 
 def _check_root(root: Path) -> None:

@@ -9,11 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
+from gazette.store import vectors
 from gazette.store.tables import chunks, files, repos
 
 
 def find_repo(conn: Connection, workspace_id: int, name: str) -> Any:
     return conn.execute(select(repos).where(repos.c.workspace_id == workspace_id, repos.c.name == name)).first()
+
+
+def find_repo_by_id(conn: Connection, repo_id: int) -> Any:
+    return conn.execute(select(repos).where(repos.c.id == repo_id)).one()
 
 
 def list_repos(conn: Connection, workspace_id: int) -> list[Any]:
@@ -30,6 +35,7 @@ def update_repo(conn: Connection, repo_id: int, **values: Any) -> None:
 
 
 def delete_repo(conn: Connection, repo_id: int) -> None:
+    vectors.delete_for_repo(conn, repo_id)
     if conn.dialect.name == "sqlite":
         conn.execute(
             text("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE repo_id = :repo)"),
@@ -62,8 +68,11 @@ def replace_file(
     file: dict[str, Any],
     chunk_rows: Sequence[dict[str, Any]],
     existing_id: int | None,
-) -> None:
-    """Write one file's row and chunks, replacing what was there (inside the caller's transaction)."""
+) -> list[int]:
+    """Write one file's row and chunks, replacing what was there (inside the caller's transaction).
+
+    Returns the new chunk ids, in order.
+    """
     if existing_id is not None:
         _delete_chunks(conn, [existing_id])
         conn.execute(update(files).where(files.c.id == existing_id).values(**file, chunk_count=len(chunk_rows)))
@@ -72,7 +81,7 @@ def replace_file(
         values = {**file, "repo_id": repo_id, "chunk_count": len(chunk_rows)}
         file_id = int(conn.execute(insert(files).values(**values).returning(files.c.id)).scalar_one())
     if not chunk_rows:
-        return
+        return []
     rows = [{**row, "file_id": file_id, "repo_id": repo_id, "workspace_id": workspace_id} for row in chunk_rows]
     ids = conn.execute(insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True), rows).scalars().all()
     if conn.dialect.name == "sqlite":
@@ -80,6 +89,7 @@ def replace_file(
             "INSERT INTO chunks_fts(rowid, search_text) VALUES (?, ?)",
             [(chunk_id, row["search_text"]) for chunk_id, row in zip(ids, rows, strict=True)],
         )
+    return list(ids)
 
 
 def delete_files(conn: Connection, file_ids: Sequence[int]) -> None:
@@ -146,7 +156,34 @@ def tsquery(terms: Sequence[str]) -> str:
 _TSQUERY_WORD = re.compile(r"\w+")
 
 
+def chunks_by_ids(conn: Connection, ids: Sequence[int], *, workspace_id: int, repo_id: int | None) -> list[Any]:
+    """The same columns as `search` (without score) for the given chunk ids, within the workspace (and repo)."""
+    if not ids:
+        return []
+    repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
+    statement = text(
+        "SELECT c.id, c.start_line, c.end_line, c.heading, c.text, f.path, r.name AS repo FROM chunks c "  # noqa: S608
+        "JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = c.repo_id "
+        f"WHERE c.id IN :ids AND c.workspace_id = :workspace {repo_filter}"
+    ).bindparams(bindparam("ids", expanding=True))
+    params: dict[str, Any] = {"ids": list(ids), "workspace": workspace_id}
+    if repo_id is not None:
+        params["repo"] = repo_id
+    return list(conn.execute(statement, params))
+
+
+def chunk_texts(conn: Connection, repo_id: int) -> list[tuple[int, str]]:
+    """(chunk id, text) of every chunk of a repository, for re-embedding."""
+    rows = conn.execute(select(chunks.c.id, chunks.c.heading, chunks.c.text).where(chunks.c.repo_id == repo_id))
+    return [(row.id, embedding_text(row.heading, row.text)) for row in rows]
+
+
+def embedding_text(heading: str | None, body: str) -> str:
+    return f"{heading}\n{body}" if heading else body
+
+
 def _delete_chunks(conn: Connection, file_ids: Sequence[int]) -> None:
+    vectors.delete_for_files(conn, file_ids)
     if conn.dialect.name == "sqlite":
         conn.execute(
             text("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id IN :ids)").bindparams(

@@ -144,6 +144,8 @@ repos = Table(
     Column("skipped_count", Integer, nullable=False, server_default="0"),
     Column("error_count", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
+    # The model that made this repository's vectors (None: no vectors); another model re-embeds.
+    Column("embedding_model", String(200), nullable=True),
     Index("uq_repos_workspace_name", "workspace_id", "name", unique=True),
 )
 
