@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 
 from gazette.auth import tokens
 from gazette.auth.expiry import parse_expiry
@@ -32,7 +32,7 @@ from gazette.errors import (
 from gazette.private_files import write_private_file
 from gazette.store import tokens as token_rows
 from gazette.store.types import utcnow
-from gazette.store.workspaces import find_workspace
+from gazette.store.workspaces import require_workspace_id
 
 if TYPE_CHECKING:
     from gazette.app import Gazette
@@ -89,7 +89,7 @@ class Auth:
             row = token_rows.insert_token(
                 conn,
                 {
-                    "workspace_id": self._workspace_id(conn, principal.workspace),
+                    "workspace_id": require_workspace_id(conn, principal.workspace),
                     "user_id": user or principal.user,
                     "name": name,
                     "provider": GAZETTE_PROVIDER,
@@ -180,7 +180,7 @@ class Auth:
             row = token_rows.insert_token(
                 conn,
                 {
-                    "workspace_id": self._workspace_id(conn, principal.workspace),
+                    "workspace_id": require_workspace_id(conn, principal.workspace),
                     "user_id": owner,
                     "name": name,
                     "provider": provider,
@@ -212,7 +212,7 @@ class Auth:
         """
         with self._gz.store.begin(principal.viewer()) as conn:
             row = token_rows.find_active_credential(
-                conn, self._workspace_id(conn, principal.workspace), principal.user, provider
+                conn, require_workspace_id(conn, principal.workspace), principal.user, provider
             )
             if row is None:
                 return None
@@ -238,7 +238,7 @@ class Auth:
         with self._gz.store.begin(principal.viewer()) as conn:
             rows = token_rows.list_tokens(
                 conn,
-                self._workspace_id(conn, principal.workspace),
+                require_workspace_id(conn, principal.workspace),
                 user=mine_only,
                 include_revoked=include_revoked,
             )
@@ -254,7 +254,7 @@ class Auth:
         """
         with self._gz.store.begin(principal.viewer()) as conn:
             matches = token_rows.find_active_by_name_or_prefix(
-                conn, self._workspace_id(conn, principal.workspace), name_or_prefix
+                conn, require_workspace_id(conn, principal.workspace), name_or_prefix
             )
             if not principal.has_scope("admin"):
                 matches = [row for row in matches if row.user_id == principal.user]
@@ -318,12 +318,6 @@ class Auth:
             self._cache.clear()
         self._cache[digest] = (time.monotonic() + CACHE_SECONDS, principal, row.expires_at)
         return principal
-
-    def _workspace_id(self, conn: Connection, slug: str) -> int:
-        workspace = find_workspace(conn, slug)
-        if workspace is None:
-            raise NotFoundError(f"workspace {slug!r} does not exist", details={"workspace": slug})
-        return workspace.id
 
 
 def require_scope(principal: Principal, scope: str) -> None:

@@ -22,7 +22,7 @@ from gazette.logs import get_logger
 from gazette.store import memory as rows
 from gazette.store import vectors
 from gazette.store.types import utcnow
-from gazette.store.workspaces import find_workspace
+from gazette.store.workspaces import require_workspace_id
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -89,7 +89,7 @@ class Index:
     def abandon_job(self, principal: Principal, payload: dict[str, Any], message: str) -> None:
         """An `index` job crashed too often: its repository is failed, not left `indexing`."""
         with self._gz.store.begin() as conn:
-            repo = rows.find_repo(conn, self._workspace_id(conn, principal), payload["name"])
+            repo = rows.find_repo(conn, require_workspace_id(conn, principal.workspace), payload["name"])
             if repo is not None:
                 rows.update_repo(conn, repo.id, status="failed", last_error=message)
         self._gz.events.publish(
@@ -151,7 +151,7 @@ class Index:
     def _upsert_repo(self, principal: Principal, name: str, root: str) -> tuple[int, int]:
         """The repository row, status `indexing`; `repo.created` when it is new."""
         with self._gz.store.begin() as conn:
-            workspace_id = self._workspace_id(conn, principal)
+            workspace_id = require_workspace_id(conn, principal.workspace)
             repo = rows.find_repo(conn, workspace_id, name)
             if repo is not None:
                 rows.update_repo(conn, repo.id, status="indexing", root_path=root, last_error=None)
@@ -295,14 +295,14 @@ class Index:
     def list_repos(self, principal: Principal) -> list[Repo]:
         require_scope(principal, "memory:read")
         with self._gz.store.begin() as conn:
-            found = rows.list_repos(conn, self._workspace_id(conn, principal))
+            found = rows.list_repos(conn, require_workspace_id(conn, principal.workspace))
         return [_repo(row) for row in found]
 
     def status(self, principal: Principal, name: str) -> RepoStatus:
         """The seed's status: indexed, indexing, stale (files changed on disk since), failed or unknown."""
         require_scope(principal, "memory:read")
         with self._gz.store.begin() as conn:
-            repo = rows.find_repo(conn, self._workspace_id(conn, principal), name)
+            repo = rows.find_repo(conn, require_workspace_id(conn, principal.workspace), name)
             if repo is None:
                 return RepoStatus(
                     status="unknown",
@@ -357,7 +357,7 @@ class Index:
         pool = max(k * 5, 50) if embedder is not None else (k * 3 if boost else k)
         query_vector = embedder.embed([query])[0] if embedder is not None else None
         with self._gz.store.begin() as conn:
-            workspace_id = self._workspace_id(conn, principal)
+            workspace_id = require_workspace_id(conn, principal.workspace)
             repo_id = self._repo_row(conn, principal, repo).id if repo else None
             found: list[Any] = rows.search(conn, workspace_id=workspace_id, repo_id=repo_id, terms=wanted, limit=pool)
             dense: list[Any] = []
@@ -429,14 +429,8 @@ class Index:
 
     # ---------------------------------------------------------------- helpers
 
-    def _workspace_id(self, conn: Connection, principal: Principal) -> int:
-        workspace = find_workspace(conn, principal.workspace)
-        if workspace is None:
-            raise NotFoundError(f"workspace {principal.workspace!r} does not exist")
-        return workspace.id
-
     def _repo_row(self, conn: Connection, principal: Principal, name: str) -> Any:
-        repo = rows.find_repo(conn, self._workspace_id(conn, principal), name)
+        repo = rows.find_repo(conn, require_workspace_id(conn, principal.workspace), name)
         if repo is None:
             raise NotFoundError(
                 f"no repository named {name!r}; `gazette index list` shows them", details={"repo": name}

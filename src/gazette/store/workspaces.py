@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from gazette.errors import NotFoundError
 from gazette.store.tables import workspaces
 
 
@@ -25,6 +26,18 @@ def find_workspace(conn: Connection, slug: str) -> WorkspaceRow | None:
         )
     ).first()
     return WorkspaceRow(*row) if row else None
+
+
+def require_workspace_id(conn: Connection, slug: str) -> int:
+    """The id of an existing workspace.
+
+    Raises:
+        NotFoundError: no such workspace (or it was deleted).
+    """
+    row = find_workspace(conn, slug)
+    if row is None:
+        raise NotFoundError(f"workspace {slug!r} does not exist", details={"workspace": slug})
+    return row.id
 
 
 def list_workspaces(conn: Connection) -> list[WorkspaceRow]:

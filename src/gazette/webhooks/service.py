@@ -20,13 +20,11 @@ from gazette.events import Event
 from gazette.logs import get_logger
 from gazette.store import webhooks as hook_rows
 from gazette.store.types import utcnow
-from gazette.store.workspaces import find_workspace
+from gazette.store.workspaces import find_workspace, require_workspace_id
 from gazette.vault import Sealed
 from gazette.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from gazette.app import Gazette
 
 log = get_logger("gazette.webhooks")
@@ -92,7 +90,7 @@ class Webhooks:
             webhook_id = hook_rows.insert_webhook(
                 conn,
                 {
-                    "workspace_id": self._workspace_id(conn, principal),
+                    "workspace_id": require_workspace_id(conn, principal.workspace),
                     "url": url,
                     "events": chosen,
                     "key_id": "",
@@ -106,7 +104,7 @@ class Webhooks:
             hook_rows.update_webhook(
                 conn, webhook_id, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
             )
-            row = hook_rows.find_webhook(conn, self._workspace_id(conn, principal), webhook_id)
+            row = hook_rows.find_webhook(conn, require_workspace_id(conn, principal.workspace), webhook_id)
         self._gz.audit.record(
             "webhook.added", principal=principal, target=url, payload={"events": chosen}, durable=True
         )
@@ -115,13 +113,15 @@ class Webhooks:
     def list_webhooks(self, principal: Principal) -> list[Webhook]:
         require_scope(principal, "admin")
         with self._gz.store.begin() as conn:
-            return [_webhook(row) for row in hook_rows.list_webhooks(conn, self._workspace_id(conn, principal))]
+            return [
+                _webhook(row) for row in hook_rows.list_webhooks(conn, require_workspace_id(conn, principal.workspace))
+            ]
 
     def remove(self, principal: Principal, webhook_id: int) -> Webhook:
         """Raises NotFoundError when the workspace has no such webhook."""
         require_scope(principal, "admin")
         with self._gz.store.begin() as conn:
-            row = hook_rows.find_webhook(conn, self._workspace_id(conn, principal), webhook_id)
+            row = hook_rows.find_webhook(conn, require_workspace_id(conn, principal.workspace), webhook_id)
             if row is None:
                 raise NotFoundError(f"no webhook {webhook_id}")
             hook_rows.delete_webhook(conn, webhook_id)
@@ -132,7 +132,7 @@ class Webhooks:
         require_scope(principal, "admin")
         with self._gz.store.begin() as conn:
             found = hook_rows.list_deliveries(
-                conn, self._workspace_id(conn, principal), webhook_id=webhook_id, limit=limit
+                conn, require_workspace_id(conn, principal.workspace), webhook_id=webhook_id, limit=limit
             )
         return [_delivery(row) for row in found]
 
@@ -242,12 +242,6 @@ class Webhooks:
                 next_attempt_at=next_at,
             )
         log.warning("webhook delivery failed", delivery=row.id, attempts=attempts, error=error, final=failed)
-
-    def _workspace_id(self, conn: Connection, principal: Principal) -> int:
-        workspace = find_workspace(conn, principal.workspace)
-        if workspace is None:
-            raise NotFoundError(f"workspace {principal.workspace!r} does not exist")
-        return workspace.id
 
 
 def _webhook(row: Any) -> Webhook:
