@@ -168,3 +168,48 @@ async def test_memory_search_over_stdio_with_the_official_client(tmp_path: Path,
         result = await client.call_tool("memory_search", {"query": "refunds", "repo": "project"})
     assert result.structured_content is not None
     assert {hit["path"] for hit in result.structured_content["result"]} >= {"notes.txt", "guide.rst"}
+
+
+@pytest.mark.anyio
+async def test_mcp_over_http_shows_another_workspace_nothing(tmp_path: Path) -> None:
+    """A token of workspace "other" sees no repository of "default" through the MCP tools."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    from sqlalchemy import insert, select, update
+
+    from gazette.settings import load_settings
+    from gazette.store.tables import personal_access_tokens, workspaces
+    from tests.servers import start_server
+
+    running = start_server(tmp_path)
+    try:
+        root = make_repo(tmp_path / "project")
+        local = Gazette(load_settings().settings)
+        local.index.index_repo(local.local_owner(), root, "project")
+        with local.store.begin() as conn:
+            conn.execute(insert(workspaces).values(slug="other", name="Other"))
+            other = conn.execute(select(workspaces.c.id).where(workspaces.c.slug == "other")).scalar_one()
+        stranger = local.auth.add_token(local.local_owner(), name="stranger", user="eve", scopes=["memory:read"]).token
+        with local.store.begin() as conn:
+            conn.execute(
+                update(personal_access_tokens)
+                .where(personal_access_tokens.c.name == "stranger")
+                .values(workspace_id=other)
+            )
+        local.close()
+        headers = {"Authorization": f"Bearer {stranger}"}
+        async with Client(
+            streamable_http_client(running.mcp_url, http_client=httpx2.AsyncClient(headers=headers))
+        ) as c:
+            found = await c.call_tool("memory_search", {"query": "invoices"})
+            read = await c.call_tool("memory_read", {"repo": "project", "path": "README.md"})
+        async with running.mcp_client() as owner:
+            mine = await owner.call_tool("memory_search", {"query": "invoices"})
+    finally:
+        running.stop()
+    assert found.structured_content == {"result": []}
+    assert read.is_error is True
+    assert read.structured_content is not None
+    assert read.structured_content["error"]["code"] == "not_found"
+    assert mine.structured_content is not None
+    assert mine.structured_content["result"]  # the owner's workspace does see it
