@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/retrieval_quality.py ../shared/eval/scifact [--split test]
 
-Gazette's side is the real pipeline: every document becomes a file (title, blank line, text),
+Gazette's side is the real pipeline: every document becomes a Markdown file (its title as the
+heading, then the text),
 indexed with `gazette.index` (FTS5 with porter stemming on SQLite, code-aware terms), and each
 query goes through `Index.search` (k=100). A document's rank is that of its best chunk.
 Reports nDCG@10 and Recall@100 (binary relevance, as BEIR's qrels are). Nothing is copied into
@@ -27,7 +28,8 @@ def load(directory: Path, split: str) -> tuple[dict[str, str], dict[str, str], d
     with (directory / "corpus.jsonl").open() as handle:
         for line in handle:
             doc = json.loads(line)
-            corpus[doc["_id"]] = f"{doc.get('title', '')}\n\n{doc['text']}".strip()
+            title = doc.get("title", "").strip()
+            corpus[doc["_id"]] = f"# {title}\n\n{doc['text']}" if title else doc["text"]
     qrels: dict[str, set[str]] = defaultdict(set)
     with (directory / "qrels" / f"{split}.tsv").open() as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
@@ -60,7 +62,7 @@ def gazette_runs(corpus: dict[str, str], queries: dict[str, str]) -> tuple[dict[
     docs = work / "corpus"
     docs.mkdir()
     for doc_id, text in corpus.items():
-        (docs / f"{doc_id}.txt").write_text(text)
+        (docs / f"{doc_id}.md").write_text(text)
     gz = Gazette(load_settings(home=str(work / "home"), log={"level": "warning"}).settings)
     owner = gz.local_owner()
     started = time.perf_counter()
@@ -71,7 +73,7 @@ def gazette_runs(corpus: dict[str, str], queries: dict[str, str]) -> tuple[dict[
     for query_id, text in queries.items():
         ranked: list[str] = []
         for hit in gz.index.search(owner, text, repo="corpus", k=100):
-            doc_id = hit.path.removesuffix(".txt")
+            doc_id = hit.path.removesuffix(".md")
             if doc_id not in ranked:
                 ranked.append(doc_id)
         runs[query_id] = ranked
@@ -90,7 +92,7 @@ def local_runs(corpus: dict[str, str], queries: dict[str, str]) -> dict[str, tup
     docs = work / "corpus"
     docs.mkdir()
     for doc_id, body in corpus.items():
-        (docs / f"{doc_id}.txt").write_text(body)
+        (docs / f"{doc_id}.md").write_text(body)
     settings = load_settings(home=str(work / "home"), log={"level": "warning"}, embeddings={"provider": "local"})
     gz = Gazette(settings.settings)
     owner = gz.local_owner()
@@ -113,7 +115,7 @@ def local_runs(corpus: dict[str, str], queries: dict[str, str]) -> dict[str, tup
             }
         ranked: list[str] = []
         for chunk_id, _ in nearest:
-            doc_id = by_id[chunk_id].removesuffix(".txt")
+            doc_id = by_id[chunk_id].removesuffix(".md")
             if doc_id not in ranked:
                 ranked.append(doc_id)
         dense[query_id] = ranked[:100]
@@ -121,7 +123,7 @@ def local_runs(corpus: dict[str, str], queries: dict[str, str]) -> dict[str, tup
         started = time.perf_counter()
         ranked = []
         for hit in gz.index.search(owner, query, repo="corpus", k=100):
-            doc_id = hit.path.removesuffix(".txt")
+            doc_id = hit.path.removesuffix(".md")
             if doc_id not in ranked:
                 ranked.append(doc_id)
         hybrid[query_id] = ranked

@@ -12,6 +12,10 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
 from gazette.store import vectors
 from gazette.store.tables import chunks, files, repos
 
+# A term in a heading (or a document's title) counts this much more than in the body (FTS5 bm25
+# column weight; on PostgreSQL headings carry weight A). SciFact nDCG@10 rose by ~0.005 at 2.0.
+HEADING_WEIGHT = 2.0
+
 
 def find_repo(conn: Connection, workspace_id: int, name: str) -> Any:
     return conn.execute(select(repos).where(repos.c.workspace_id == workspace_id, repos.c.name == name)).first()
@@ -86,8 +90,8 @@ def replace_file(
     ids = conn.execute(insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True), rows).scalars().all()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(
-            "INSERT INTO chunks_fts(rowid, search_text) VALUES (?, ?)",
-            [(chunk_id, row["search_text"]) for chunk_id, row in zip(ids, rows, strict=True)],
+            "INSERT INTO chunks_fts(rowid, search_text, heading) VALUES (?, ?, ?)",
+            [(chunk_id, row["search_text"], row["heading"] or "") for chunk_id, row in zip(ids, rows, strict=True)],
         )
     return list(ids)
 
@@ -122,11 +126,11 @@ def search(conn: Connection, *, workspace_id: int, repo_id: int | None, terms: l
     if conn.dialect.name == "sqlite":
         # Only constant fragments are formatted in; every value is a bound parameter.
         statement = text(
-            f"SELECT {columns}, -bm25(chunks_fts) AS score FROM chunks_fts "  # noqa: S608
+            f"SELECT {columns}, -bm25(chunks_fts, 1.0, {HEADING_WEIGHT}) AS score FROM chunks_fts "  # noqa: S608
             "JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
             "JOIN repos r ON r.id = c.repo_id "
             f"WHERE chunks_fts MATCH :match AND c.workspace_id = :workspace {repo_filter} "
-            "ORDER BY bm25(chunks_fts) LIMIT :limit"
+            f"ORDER BY bm25(chunks_fts, 1.0, {HEADING_WEIGHT}) LIMIT :limit"
         )
         params: dict[str, Any] = {"match": fts5_match(terms)}
     else:
