@@ -103,3 +103,42 @@ def test_data_dir_that_is_not_a_directory_is_a_config_error(tmp_path: Path) -> N
     blocker.write_text("")
     with pytest.raises(ConfigError, match="is not writable"):
         Store(load_settings(home=str(blocker / "sub")).settings)
+
+
+def test_upgrading_a_store_with_indexed_chunks_keeps_them_searchable(gz: Gazette, tmp_path: Path) -> None:
+    """0011 rebuilds the full-text index with a heading column: what was indexed before stays found."""
+    from datetime import UTC, datetime
+
+    gz.store.migrator.upgrade("0010")
+    now = datetime.now(UTC)
+    with gz.store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
+                "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 1, 1, 0, 0, :now)"
+            ),
+            {"root": str(tmp_path), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO files (repo_id, path, sha256, size, mtime, language, status, chunk_count) "
+                "VALUES (1, 'guide.md', 'x', 10, 0, 'markdown', 'indexed', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO chunks (file_id, repo_id, workspace_id, ordinal, start_line, end_line, heading, "
+                "text, search_text, token_estimate) VALUES (1, 1, 1, 0, 1, 3, 'Refund policy', "
+                "'Money back within thirty days.', 'Money back within thirty days. Refund policy', 8)"
+            )
+        )
+        if gz.store.backend == "sqlite":
+            conn.execute(
+                text(
+                    "INSERT INTO chunks_fts (rowid, search_text) VALUES "
+                    "(1, 'Money back within thirty days. Refund policy')"
+                )
+            )
+    gz.store.migrator.upgrade()
+    [hit] = gz.index.search(gz.local_owner(), "refund")
+    assert (hit.repo, hit.path, hit.heading) == ("old", "guide.md", "Refund policy")
