@@ -292,3 +292,16 @@ def test_auth_whoami_is_the_local_owner(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
     assert json.loads(out)["kind"] == "local"
     assert json.loads(out)["role"] == "admin"
+
+
+def test_one_shot_commands_leave_their_audit_entries_behind(tmp_path: Path) -> None:
+    """Entries queued by the background audit writer are flushed when a CLI command exits."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text("# Guide\nHow to rotate the vault key.\n")
+    for args in (("index", "repo", str(docs), "--name", "docs"), ("search", "vault key"), ("read", "docs", "guide.md")):
+        assert subprocess.run(gazette_command(*args), capture_output=True, timeout=60).returncode == 0
+    listed = subprocess.run(gazette_command("audit", "list", "--json"), capture_output=True, text=True, timeout=60)
+    events = [entry["event"] for entry in json.loads(listed.stdout)]
+    assert "memory.search" in events
+    assert "memory.read" in events

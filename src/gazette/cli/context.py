@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,8 @@ class CliContext:
                 log_settings = log_settings.model_copy(update={"level": "warning"})
             configure_logging(log_settings)
             self._gazette = Gazette(loaded.settings, loaded=loaded)
+            # Flush what is still queued (audit entries, usage counts) when the command ends.
+            atexit.register(self._gazette.close)
         return self._gazette
 
 
