@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from typing import Any
 
 from gazette.cli.output import fail
 from gazette.cli.root import app
@@ -12,10 +13,16 @@ from gazette.errors import GazetteError
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `gazette` console script: user errors are one line and exit code 1."""
+    run(app, "gazette", argv)
+
+
+def run(command: Any, prog_name: str, argv: list[str] | None = None) -> None:
+    """Run a typer app as a console script: `GazetteError` is one line on stderr and exit 1
+    (`--debug` adds the traceback), Ctrl-C exits 130, anything else is a one-line internal error."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="gazette")
+        command(args=args, prog_name=prog_name)
     except GazetteError as exc:
         if debug:
             traceback.print_exc()
@@ -30,4 +37,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]

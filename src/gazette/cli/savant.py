@@ -9,17 +9,14 @@ savant-context --version
 
 from __future__ import annotations
 
-import sys
-import traceback
 from typing import Annotated
 
 import typer
 
 from gazette import __version__
-from gazette.cli import index_cmd
+from gazette.cli import index_cmd, run
 from gazette.cli.context import CliContext, cli_context
-from gazette.cli.output import fail, print_json
-from gazette.errors import GazetteError
+from gazette.cli.output import print_json
 
 app = typer.Typer(
     name="savant-context",
@@ -77,16 +74,7 @@ def status(
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        app(args=args, prog_name="savant-context")
-    except GazetteError as exc:
-        if "--debug" in args:
-            traceback.print_exc()
-        fail(exc.message)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run(app, "savant-context", argv)
 
 
 if __name__ == "__main__":

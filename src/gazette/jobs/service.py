@@ -220,15 +220,4 @@ def _worker_gone(worker: str | None, heartbeat: datetime | None, now: datetime) 
 
 
 def _job(row: Any) -> Job:
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        subject=row.subject,
-        status=row.status,
-        attempts=row.attempts,
-        error=row.error,
-        result=row.result,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )
+    return Job.model_validate(row._asdict())  # columns map 1:1 (extra ones ignored)

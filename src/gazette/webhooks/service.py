@@ -245,22 +245,8 @@ class Webhooks:
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(
-        id=row.id, url=row.url, events=list(row.events), created_by=row.created_by, created_at=row.created_at
-    )
+    return Webhook.model_validate(row._asdict())  # columns map 1:1 (extra ones ignored)
 
 
 def _delivery(row: Any) -> Delivery:
-    return Delivery(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        url=row.url,
-        event=row.event,
-        status=row.status,
-        attempts=row.attempts,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-        next_attempt_at=row.next_attempt_at,
-    )
+    return Delivery.model_validate(row._asdict())  # columns map 1:1 (extra ones ignored)
