@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +71,41 @@ def postgres_url(postgres_admin: str) -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(postgres_admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pgvector_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL 16 with pgvector from the `pgserver` wheel, for this test session (STACK.md)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+        try:
+            import pgserver
+        except ImportError:
+            _unavailable("pgvector", "pgserver is not installed: uv sync --group dev")
+        server = pgserver.get_server(tmp_path_factory.mktemp("pgvector"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def pgvector_url(pgvector_admin: str) -> Iterator[str]:
+    """A fresh database with pgvector for this test, dropped afterwards."""
+    import psycopg
+
+    name = f"gazette_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pgvector_admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield pgvector_admin.replace("/postgres?", f"/{name}?", 1)
+    with psycopg.connect(pgvector_admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pgvector", marks=pytest.mark.postgres)])
+def vector_store_url(request: pytest.FixtureRequest, home: Path) -> str:
+    """Vector tests run on sqlite-vec and on PostgreSQL with pgvector."""
+    if request.param == "sqlite":
+        return f"sqlite:///{home / 'gazette.db'}"
+    return str(request.getfixturevalue("pgvector_url"))
 
 
 @pytest.fixture

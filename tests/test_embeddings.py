@@ -6,6 +6,7 @@ import http.server
 import json
 import math
 import threading
+import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from gazette.app import Gazette
-from gazette.errors import ConfigError, ProviderError
+from gazette.errors import ConfigError, ProviderError, StoreUnavailableError
 from gazette.settings import load_settings
 from gazette.store.tables import repos
 
@@ -89,9 +90,11 @@ def make_docs(root: Path) -> Path:
     return root
 
 
-def gazette_with(home: Path, server: str, provider: str, model: str = "fake-embed") -> Gazette:
+def gazette_with(server: str, provider: str, model: str = "fake-embed", *, store: str | None = None) -> Gazette:
     providers = {"openai": {"base_url": f"{server}/v1"}, "ollama": {"url": server}}
-    return Gazette(load_settings(providers=providers, embeddings={"provider": provider, "model": model}).settings)
+    overrides = {"store": {"url": store}} if store else {}
+    embeddings = {"provider": provider, "model": model}
+    return Gazette(load_settings(providers=providers, embeddings=embeddings, **overrides).settings)
 
 
 def vector_count(gz: Gazette) -> int:
@@ -101,9 +104,9 @@ def vector_count(gz: Gazette) -> int:
 
 @pytest.mark.parametrize("provider", ["openai", "ollama"])
 def test_hybrid_search_finds_by_meaning_what_words_alone_miss(
-    home: Path, tmp_path: Path, model_server: str, provider: str
+    vector_store_url: str, tmp_path: Path, model_server: str, provider: str
 ) -> None:
-    gz = gazette_with(home, model_server, provider)
+    gz = gazette_with(model_server, provider, store=vector_store_url)
     report = gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
     assert vector_count(gz) == report.chunks
     with gz.store.begin() as conn:
@@ -114,12 +117,12 @@ def test_hybrid_search_finds_by_meaning_what_words_alone_miss(
     gz.close()
 
 
-def test_changing_the_model_reembeds_everything(home: Path, tmp_path: Path, model_server: str) -> None:
+def test_changing_the_model_reembeds_everything(vector_store_url: str, tmp_path: Path, model_server: str) -> None:
     docs = make_docs(tmp_path / "docs")
-    first = gazette_with(home, model_server, "openai", "model-a")
+    first = gazette_with(model_server, "openai", "model-a", store=vector_store_url)
     first.index.index_repo(first.local_owner(), docs, "docs")
     first.close()
-    second = gazette_with(home, model_server, "openai", "model-b")
+    second = gazette_with(model_server, "openai", "model-b", store=vector_store_url)
     report = second.index.index_repo(second.local_owner(), docs, "docs")
     assert (report.indexed, report.unchanged) == (3, 0)
     assert vector_count(second) == report.chunks
@@ -128,9 +131,11 @@ def test_changing_the_model_reembeds_everything(home: Path, tmp_path: Path, mode
     second.close()
 
 
-def test_vectors_follow_changed_deleted_and_removed_files(home: Path, tmp_path: Path, model_server: str) -> None:
+def test_vectors_follow_changed_deleted_and_removed_files(
+    vector_store_url: str, tmp_path: Path, model_server: str
+) -> None:
     docs = make_docs(tmp_path / "docs")
-    gz = gazette_with(home, model_server, "openai")
+    gz = gazette_with(model_server, "openai", store=vector_store_url)
     gz.index.index_repo(gz.local_owner(), docs, "docs")
     (docs / "notes.md").unlink()
     (docs / "garage.md").write_text("# Garage\nThe vehicle stays outside now.\nA second line.\n")
@@ -148,7 +153,7 @@ def test_a_failing_embedding_server_fails_the_index_with_a_clear_message(
     home: Path, tmp_path: Path, model_server: str, status: int, message: str
 ) -> None:
     State.fail_with = status
-    gz = gazette_with(home, model_server, "openai")
+    gz = gazette_with(model_server, "openai")
     with pytest.raises(ProviderError, match=message):
         gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
     state = gz.index.status(gz.local_owner(), "docs")
@@ -159,14 +164,14 @@ def test_a_failing_embedding_server_fails_the_index_with_a_clear_message(
 
 def test_a_wrong_number_of_vectors_is_a_provider_error(home: Path, tmp_path: Path, model_server: str) -> None:
     State.wrong_count = True
-    gz = gazette_with(home, model_server, "ollama")
+    gz = gazette_with(model_server, "ollama")
     with pytest.raises(ProviderError, match="vectors for"):
         gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
     gz.close()
 
 
 def test_an_unreachable_or_unknown_provider_is_explained(home: Path, tmp_path: Path) -> None:
-    down = gazette_with(home, "http://127.0.0.1:9", "openai")
+    down = gazette_with("http://127.0.0.1:9", "openai")
     with pytest.raises(ProviderError, match="unreachable"):
         down.index.index_repo(down.local_owner(), make_docs(tmp_path / "docs"), "docs")
     down.close()
@@ -178,3 +183,93 @@ def test_an_unreachable_or_unknown_provider_is_explained(home: Path, tmp_path: P
     with pytest.raises(ConfigError, match="needs GAZETTE_PROVIDERS__OLLAMA__URL"):
         unconfigured.index.search(unconfigured.local_owner(), "x")
     unconfigured.close()
+
+
+def test_vectors_of_another_workspace_never_surface(vector_store_url: str, tmp_path: Path, model_server: str) -> None:
+    from sqlalchemy import insert
+
+    from gazette.auth.models import Principal, Role
+    from gazette.store.tables import workspaces
+
+    gz = gazette_with(model_server, "openai", store=vector_store_url)
+    with gz.store.begin() as conn:
+        conn.execute(insert(workspaces).values(slug="other", name="Other"))
+    gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
+    stranger = Principal(
+        user="eve", workspace="other", role=Role.personal, scopes=frozenset({"memory:read"}), kind="token"
+    )
+    assert gz.index.search(stranger, "automobile") == []  # the nearest vectors belong to "default"
+    gz.close()
+
+
+def test_a_model_of_another_size_replaces_the_vector_table(
+    vector_store_url: str, tmp_path: Path, model_server: str
+) -> None:
+    docs = make_docs(tmp_path / "docs")
+    first = gazette_with(model_server, "openai", "model-a", store=vector_store_url)
+    first.index.index_repo(first.local_owner(), docs, "docs")
+    with first.store.begin() as conn:
+        conn.execute(text("DROP TABLE chunk_vectors"))  # as if an 8-dimension model had written it
+        if first.store.backend == "sqlite":
+            conn.exec_driver_sql("CREATE VIRTUAL TABLE chunk_vectors USING vec0(embedding float[8])")
+        else:
+            conn.exec_driver_sql("CREATE TABLE chunk_vectors (chunk_id bigint PRIMARY KEY, embedding vector(8))")
+    assert first.index.search(first.local_owner(), "automobile") == []  # a 16-dim query skips 8-dim vectors
+    first.close()
+    second = gazette_with(model_server, "openai", "model-a", store=vector_store_url)
+    with second.store.begin() as conn:
+        conn.execute(text("UPDATE repos SET embedding_model = NULL"))
+    report = second.index.index_repo(second.local_owner(), docs, "docs")
+    assert report.indexed == 3
+    assert vector_count(second) == report.chunks
+    assert second.index.search(second.local_owner(), "automobile")[0].path == "garage.md"
+    second.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_without_pgvector_searches_with_bm25_and_doctor_says_so(
+    postgres_url: str, tmp_path: Path, model_server: str
+) -> None:
+    gz = gazette_with(model_server, "openai", store=postgres_url)
+    with gz.store.begin() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first():
+            pytest.skip("this PostgreSQL has pgvector; the fallback cannot be observed here")
+    report = gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
+    assert report.indexed == 3
+    assert State.calls == []  # nothing embedded that could not be stored
+    assert gz.index.search(gz.local_owner(), "invoice")[0].path == "billing.md"
+    [check] = [check for check in gz.doctor.run().checks if check.name == "pgvector"]
+    assert check.status == "warn"
+    assert "install pgvector" in check.detail
+    gz.close()
+
+
+@pytest.mark.postgres
+def test_doctor_reports_pgvector_where_it_exists(pgvector_url: str) -> None:
+    gz = Gazette(load_settings(store={"url": pgvector_url}).settings)
+    [check] = [check for check in gz.doctor.run().checks if check.name == "pgvector"]
+    assert check.status == "ok"
+    gz.close()
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_enable_pgvector_gets_told_how(
+    pgvector_admin: str, tmp_path: Path, model_server: str
+) -> None:
+    import psycopg
+
+    name = f"gazette_role_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pgvector_admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{name}" LOGIN')
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    url = pgvector_admin.replace("postgres:@", f"{name}@", 1).replace("/postgres?", f"/{name}?", 1)
+    gz = gazette_with(model_server, "openai", store=url)
+    try:
+        with pytest.raises(StoreUnavailableError, match="run `CREATE EXTENSION vector` as a superuser"):
+            gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
+        assert gz.index.status(gz.local_owner(), "docs").status == "failed"
+    finally:
+        gz.close()
+        with psycopg.connect(pgvector_admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')

@@ -58,10 +58,13 @@ class Index:
         """
         if not self._embedder_loaded:
             self._embedder = load_embedder(self._gz.settings)
-            if self._embedder is not None and self._gz.store.backend != "sqlite":
-                # Vectors live in sqlite-vec for now: do not pay for embeddings nobody can store.
-                _log.warning("embeddings are not stored on PostgreSQL yet; searching with BM25 only")
-                self._embedder = None
+            if self._embedder is not None:
+                with self._gz.store.begin() as conn:
+                    storable = vectors.supported(conn)
+                if not storable:
+                    # Do not pay for embeddings nobody can store; `gazette doctor` says the same.
+                    _log.warning("this PostgreSQL has no pgvector extension; searching with BM25 only")
+                    self._embedder = None
             self._embedder_loaded = True
         return self._embedder
 
@@ -276,7 +279,10 @@ class Index:
                 embedded.append(flat[offset : offset + len(chunk_rows)])
                 offset += len(chunk_rows)
         # One transaction per batch: each file's old chunks are replaced atomically with its new ones.
+        size = next((len(vectors_of[0]) for vectors_of in embedded if vectors_of), None)
         with self._gz.store.begin() as conn:
+            if size is not None:
+                vectors.ensure_table(conn, size)
             for number, (_candidate, file_row, chunk_rows, existing_id) in enumerate(pending):
                 ids = rows.replace_file(
                     conn,
@@ -286,8 +292,7 @@ class Index:
                     chunk_rows=chunk_rows,
                     existing_id=existing_id,
                 )
-                if embedded and ids and vectors.supported(conn):
-                    vectors.ensure_table(conn, len(embedded[number][0]))
+                if embedded and ids:
                     vectors.insert(conn, ids, embedded[number])
 
     # ---------------------------------------------------------------- reading the index
@@ -361,7 +366,7 @@ class Index:
             repo_id = self._repo_row(conn, principal, repo).id if repo else None
             found: list[Any] = rows.search(conn, workspace_id=workspace_id, repo_id=repo_id, terms=wanted, limit=pool)
             dense: list[Any] = []
-            if query_vector is not None and vectors.supported(conn):
+            if query_vector is not None:
                 nearest = vectors.nearest(conn, query_vector, limit=pool * 4)
                 by_id = {
                     row.id: row

@@ -94,6 +94,8 @@ class Doctor:
             yield Check(name="store", status="fail", detail=exc.message)
             return
         yield Check(name="store", status="ok", detail=f"{store.backend} at {store.display_url} reachable")
+        if store.backend == "postgresql":
+            yield self._pgvector()
         current, head = store.migrator.current(), store.migrator.head()
         if current == head:
             yield Check(name="migrations", status="ok", detail=f"current ({head})")
@@ -110,6 +112,22 @@ class Doctor:
                 status="fail",
                 detail=f"database is at {current}, unknown to Gazette {head}: upgrade Gazette",
             )
+
+    def _pgvector(self) -> Check:
+        from gazette.store import vectors
+
+        with self._gz.store.begin() as conn:
+            available = vectors.supported(conn)
+        wanted = self._gz.settings.embeddings.provider != "none"
+        if available:
+            return Check(name="pgvector", status="ok", detail="pgvector available: vectors are stored", required=False)
+        return Check(
+            name="pgvector",
+            status="warn" if wanted else "ok",
+            required=False,
+            detail="no pgvector extension on this PostgreSQL: search is BM25 only"
+            + (" although an embedding provider is set; install pgvector" if wanted else ""),
+        )
 
     def _ports(self) -> Iterator[Check]:
         server = self._gz.settings.server
