@@ -184,3 +184,49 @@ def test_remove_forgets_the_repository(gz: Gazette, repo: Path) -> None:
     gz.index.remove_repo(gz.local_owner(), "project")
     assert gz.index.list_repos(gz.local_owner()) == []
     assert gz.index.search(gz.local_owner(), "invoices") == []
+
+
+def test_chunks_of_another_workspace_crowding_the_best_matches_do_not_hide_ours(gz: Gazette, tmp_path: Path) -> None:
+    from sqlalchemy import insert
+
+    from gazette.store.tables import workspaces
+
+    with gz.store.begin() as conn:
+        conn.execute(insert(workspaces).values(slug="other", name="Other"))
+    crowd = tmp_path / "crowd"
+    crowd.mkdir()
+    for number in range(60):  # far better matches than ours, all in another workspace
+        (crowd / f"n{number}.md").write_text(f"# Invoice {number}\ninvoice invoice invoice\n")
+    owner_b = Principal(
+        user="b", workspace="other", role=Role.admin, scopes=frozenset({"memory:read", "memory:write"}), kind="token"
+    )
+    gz.index.index_repo(owner_b, crowd, "crowd")
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "long.md").write_text("# Notes\n" + "unrelated words here " * 40 + "and one invoice.\n")
+    gz.index.index_repo(gz.local_owner(), ours, "ours")
+    [hit] = gz.index.search(gz.local_owner(), "invoice", k=3)
+    assert (hit.repo, hit.path) == ("ours", "long.md")
+    assert len(gz.index.search(owner_b, "invoice", k=50)) == 50
+
+
+def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(home: Path, tmp_path: Path) -> None:
+    from gazette.settings import load_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for number in range(5):
+        (docs / f"common{number}.md").write_text(f"# Page {number}\nThe service handles requests.\n")
+    (docs / "rare.md").write_text("# Rare\nThe service rotates credentials nightly.\n")
+    pruned = Gazette(load_settings(index={"common_term_chunks": 3}).settings)
+    pruned.index.index_repo(pruned.local_owner(), docs, "docs")
+    # "service" is in 6 chunks (> 3): only "credentials" decides what matches.
+    assert [hit.path for hit in pruned.index.search(pruned.local_owner(), "service credentials")] == ["rare.md"]
+    # A query of common terms only keeps them: it still finds everything.
+    assert len(pruned.index.search(pruned.local_owner(), "service requests")) == 6
+    pruned.close()
+    exact = Gazette(load_settings(index={"common_term_chunks": 1000}).settings)
+    hits = exact.index.search(exact.local_owner(), "service credentials")
+    assert hits[0].path == "rare.md"
+    assert len(hits) == 6
+    exact.close()

@@ -113,6 +113,12 @@ class IndexSettings(_Section):
     boost_context_files: bool = Field(
         default=False, description="Rank memory_bank/, ADRs, architecture.md and README.md higher."
     )
+    common_term_chunks: int = Field(
+        default=20_000,
+        ge=1,
+        description="Query terms found in more chunks than this are left out when rarer ones remain "
+        "(SQLite; bounds query time on large indexes).",
+    )
 
 
 class EmbeddingSettings(_Section):

@@ -364,7 +364,14 @@ class Index:
         with self._gz.store.begin() as conn:
             workspace_id = require_workspace_id(conn, principal.workspace)
             repo_id = self._repo_row(conn, principal, repo).id if repo else None
-            found: list[Any] = rows.search(conn, workspace_id=workspace_id, repo_id=repo_id, terms=wanted, limit=pool)
+            found: list[Any] = rows.search(
+                conn,
+                workspace_id=workspace_id,
+                repo_id=repo_id,
+                terms=wanted,
+                limit=pool,
+                common_after=self._gz.settings.index.common_term_chunks,
+            )
             dense: list[Any] = []
             if query_vector is not None:
                 nearest = vectors.nearest(conn, query_vector, limit=pool * 4)

@@ -119,29 +119,84 @@ def file_errors(conn: Connection, repo_id: int, *, limit: int = 50) -> list[Any]
     return list(conn.execute(query.order_by(files.c.path).limit(limit)))
 
 
-def search(conn: Connection, *, workspace_id: int, repo_id: int | None, terms: list[str], limit: int) -> list[Any]:
-    """Best chunks for any of `terms` (already reduced to plain words), best first, with `score`."""
-    columns = "c.id, c.start_line, c.end_line, c.heading, c.text, f.path, r.name AS repo"
+def search(
+    conn: Connection,
+    *,
+    workspace_id: int,
+    repo_id: int | None,
+    terms: list[str],
+    limit: int,
+    common_after: int | None = None,
+) -> list[Any]:
+    """Best chunks for any of `terms` (already reduced to plain words), best first, with `score`.
+
+    On SQLite, terms found in more than `common_after` chunks are left out of the match when
+    rarer terms remain: the time of a query grows with the length of its terms' posting lists,
+    while such frequent terms weigh little in BM25 (a dynamic stopword list). None keeps all.
+    """
+    if conn.dialect.name != "sqlite":
+        return _search_postgres(conn, workspace_id=workspace_id, repo_id=repo_id, terms=terms, limit=limit)
+    if common_after is not None and len(terms) > 1:
+        terms = _selective_terms(conn, terms, common_after)
+    params: dict[str, Any] = {"match": fts5_match(terms), "workspace": workspace_id, "limit": limit}
+    if repo_id is not None:
+        params["repo"] = repo_id
+    # Rank in FTS5 alone first, then join the few best: joining every match before sorting costs
+    # 3x the query. Other workspaces' (or repos') chunks may crowd the first window; when fewer
+    # than `limit` survive the filter, the exact query runs.
+    found = list(conn.execute(_sqlite_statement(repo_id, windowed=True), {**params, "window": limit * 4}))
+    if len(found) < limit:
+        found = list(conn.execute(_sqlite_statement(repo_id, windowed=False), params))
+    return found
+
+
+_COLUMNS = "c.id, c.start_line, c.end_line, c.heading, c.text, f.path, r.name AS repo"
+_RANK = f"bm25(chunks_fts, 1.0, {HEADING_WEIGHT})"
+
+
+def _sqlite_statement(repo_id: int | None, *, windowed: bool) -> Any:
+    # Only constant fragments are formatted in; every value is a bound parameter.
     repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
-    if conn.dialect.name == "sqlite":
-        # Only constant fragments are formatted in; every value is a bound parameter.
-        statement = text(
-            f"SELECT {columns}, -bm25(chunks_fts, 1.0, {HEADING_WEIGHT}) AS score FROM chunks_fts "  # noqa: S608
-            "JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
-            "JOIN repos r ON r.id = c.repo_id "
-            f"WHERE chunks_fts MATCH :match AND c.workspace_id = :workspace {repo_filter} "
-            f"ORDER BY bm25(chunks_fts, 1.0, {HEADING_WEIGHT}) LIMIT :limit"
+    if windowed:
+        return text(
+            f"SELECT {_COLUMNS}, -top.rank AS score FROM "  # noqa: S608
+            f"(SELECT rowid AS id, {_RANK} AS rank FROM chunks_fts WHERE chunks_fts MATCH :match "
+            "ORDER BY rank LIMIT :window) top "
+            "JOIN chunks c ON c.id = top.id JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = c.repo_id "
+            f"WHERE c.workspace_id = :workspace {repo_filter} ORDER BY top.rank LIMIT :limit"
         )
-        params: dict[str, Any] = {"match": fts5_match(terms)}
-    else:
-        statement = text(
-            f"SELECT {columns}, ts_rank_cd(c.tsv, q) AS score "  # noqa: S608
-            "FROM chunks c, to_tsquery('english', :query) q, files f, repos r "
-            "WHERE c.tsv @@ q AND f.id = c.file_id AND r.id = c.repo_id "
-            f"AND c.workspace_id = :workspace {repo_filter} ORDER BY score DESC LIMIT :limit"
-        )
-        params = {"query": tsquery(terms)}
-    params.update(workspace=workspace_id, limit=limit)
+    return text(
+        f"SELECT {_COLUMNS}, -{_RANK} AS score FROM chunks_fts "  # noqa: S608
+        "JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
+        "JOIN repos r ON r.id = c.repo_id "
+        f"WHERE chunks_fts MATCH :match AND c.workspace_id = :workspace {repo_filter} "
+        f"ORDER BY {_RANK} LIMIT :limit"
+    )
+
+
+def _selective_terms(conn: Connection, terms: list[str], cap: int) -> list[str]:
+    """`terms` without those in more than `cap` chunks; all of them if none is rarer."""
+    # Counting stops at cap + 1, so the cost is bounded whatever the term (and FTS5 stems it).
+    count = text("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH :match LIMIT :stop)")
+    rare = [
+        term
+        for term in terms
+        if conn.execute(count, {"match": fts5_match([term]), "stop": cap + 1}).scalar_one() <= cap
+    ]
+    return rare or terms
+
+
+def _search_postgres(
+    conn: Connection, *, workspace_id: int, repo_id: int | None, terms: list[str], limit: int
+) -> list[Any]:
+    repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
+    statement = text(
+        f"SELECT {_COLUMNS}, ts_rank_cd(c.tsv, q) AS score "  # noqa: S608
+        "FROM chunks c, to_tsquery('english', :query) q, files f, repos r "
+        "WHERE c.tsv @@ q AND f.id = c.file_id AND r.id = c.repo_id "
+        f"AND c.workspace_id = :workspace {repo_filter} ORDER BY score DESC LIMIT :limit"
+    )
+    params: dict[str, Any] = {"query": tsquery(terms), "workspace": workspace_id, "limit": limit}
     if repo_id is not None:
         params["repo"] = repo_id
     return list(conn.execute(statement, params))
@@ -166,7 +221,7 @@ def chunks_by_ids(conn: Connection, ids: Sequence[int], *, workspace_id: int, re
         return []
     repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
     statement = text(
-        "SELECT c.id, c.start_line, c.end_line, c.heading, c.text, f.path, r.name AS repo FROM chunks c "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM chunks c "  # noqa: S608
         "JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = c.repo_id "
         f"WHERE c.id IN :ids AND c.workspace_id = :workspace {repo_filter}"
     ).bindparams(bindparam("ids", expanding=True))
