@@ -230,3 +230,38 @@ def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(home: Pa
     assert hits[0].path == "rare.md"
     assert len(hits) == 6
     exact.close()
+
+
+def test_two_processes_worth_of_writers_index_into_one_sqlite_file_without_clashing(home: Path, tmp_path: Path) -> None:
+    import threading
+
+    roots = []
+    for name in ("alpha", "beta"):
+        root = tmp_path / name
+        root.mkdir()
+        for number in range(250):  # several batches each, interleaved between the writers
+            (root / f"f{number}.md").write_text(f"# {name} {number}\n{name} page number {number}\n")
+        roots.append((name, root))
+    instances = [Gazette.from_settings(), Gazette.from_settings()]  # two engines, as two processes have
+    failures: list[BaseException] = []
+
+    def index(gz: Gazette, name: str, root: Path) -> None:
+        try:
+            gz.index.index_repo(gz.local_owner(), root, name)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=index, args=(gz, name, root)) for gz, (name, root) in zip(instances, roots, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    gz = instances[0]
+    for name in ("alpha", "beta"):
+        assert gz.index.status(gz.local_owner(), name).chunks == 250
+        assert {hit.repo for hit in gz.index.search(gz.local_owner(), name, k=50)} == {name}
+    for instance in instances:
+        instance.close()

@@ -40,7 +40,11 @@ _CONTEXT_FILES = re.compile(r"(^|/)(memory_bank/|docs/adr/|adr/|architecture\.md
 CONTEXT_BOOST = 1.5
 
 
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
+RRF_K = 60
+# A file to write: its candidate, its row, its chunk rows, the id of its existing row (or None).
+_Pending = tuple[
+    Candidate, dict[str, Any], list[dict[str, Any]], int | None
+]  # reciprocal rank fusion constant (Cormack et al.)
 
 
 class Index:
@@ -177,7 +181,7 @@ class Index:
             raise JobError(f"nothing to index under {root} ({reasons}); check the path or its ignore files")
         indexed = unchanged = 0
         errors: list[FileError] = []
-        pending: list[tuple[Candidate, dict[str, Any], list[dict[str, Any]], int | None]] = []
+        pending: list[_Pending] = []
         total = len(found.files)
         for done, candidate in enumerate(found.files, start=1):
             previous = known.get(candidate.path)
@@ -260,7 +264,7 @@ class Index:
         self,
         repo_id: int,
         workspace_id: int,
-        pending: list[tuple[Candidate, dict[str, Any], list[dict[str, Any]], int | None]],
+        pending: list[_Pending],
     ) -> None:
         if not pending:
             return
@@ -283,17 +287,13 @@ class Index:
         with self._gz.store.begin() as conn:
             if size is not None:
                 vectors.ensure_table(conn, size)
-            for number, (_candidate, file_row, chunk_rows, existing_id) in enumerate(pending):
-                ids = rows.replace_file(
-                    conn,
-                    repo_id=repo_id,
-                    workspace_id=workspace_id,
-                    file=file_row,
-                    chunk_rows=chunk_rows,
-                    existing_id=existing_id,
-                )
-                if embedded and ids:
-                    vectors.insert(conn, ids, embedded[number])
+            entries = [(file_row, chunk_rows, existing_id) for _, file_row, chunk_rows, existing_id in pending]
+            grouped = rows.replace_files(conn, repo_id=repo_id, workspace_id=workspace_id, entries=entries)
+            if embedded:
+                ids = [chunk_id for file_ids in grouped for chunk_id in file_ids]
+                flat_vectors = [vector for file_vectors in embedded for vector in file_vectors]
+                if ids:
+                    vectors.insert(conn, ids, flat_vectors)
 
     # ---------------------------------------------------------------- reading the index
 

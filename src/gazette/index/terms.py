@@ -42,11 +42,22 @@ def _parts(word: str) -> tuple[str, ...]:
     return _split(word) if _compound(word) else ()
 
 
+# Words seen to be plain (no parts): set difference against it runs in C, so most of a text's
+# words are never looked at in Python again. Bounded; cleared when full.
+_plain: set[str] = set()
+_PLAIN_MAX = 1_000_000
+
+
 def expansions(text: str) -> list[str]:
-    """The parts of every compound identifier in `text`, each once."""
+    """The parts of every compound identifier in `text`, each once, in a stable order."""
     seen: dict[str, None] = {}
-    for word in dict.fromkeys(_WORD.findall(text)):
-        for part in _parts(word):
+    for word in sorted(set(_WORD.findall(text)) - _plain):
+        parts = _parts(word)
+        if not parts:
+            if len(_plain) >= _PLAIN_MAX:
+                _plain.clear()
+            _plain.add(word)
+        for part in parts:
             seen.setdefault(part, None)
     return list(seen)
 

@@ -64,36 +64,77 @@ def find_file(conn: Connection, repo_id: int, path: str) -> Any:
     return conn.execute(select(files).where(files.c.repo_id == repo_id, files.c.path == path)).first()
 
 
-def replace_file(
+def replace_files(
     conn: Connection,
     *,
     repo_id: int,
     workspace_id: int,
-    file: dict[str, Any],
-    chunk_rows: Sequence[dict[str, Any]],
-    existing_id: int | None,
-) -> list[int]:
-    """Write one file's row and chunks, replacing what was there (inside the caller's transaction).
+    entries: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]], int | None]],
+) -> list[list[int]]:
+    """Write files' rows and chunks, replacing what was there (inside the caller's transaction).
 
-    Returns the new chunk ids, in order.
+    `entries` are (file row, chunk rows, id of the file's existing row or None). One statement
+    per table for the whole batch. Returns each file's new chunk ids, in order.
     """
-    if existing_id is not None:
-        _delete_chunks(conn, [existing_id])
-        conn.execute(update(files).where(files.c.id == existing_id).values(**file, chunk_count=len(chunk_rows)))
-        file_id = existing_id
-    else:
-        values = {**file, "repo_id": repo_id, "chunk_count": len(chunk_rows)}
-        file_id = int(conn.execute(insert(files).values(**values).returning(files.c.id)).scalar_one())
-    if not chunk_rows:
+    if not entries:
         return []
-    rows = [{**row, "file_id": file_id, "repo_id": repo_id, "workspace_id": workspace_id} for row in chunk_rows]
-    ids = conn.execute(insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    _delete_chunks(conn, [existing for _, _, existing in entries if existing is not None])
+    file_ids: list[int | None] = [existing for _, _, existing in entries]
+    updates = [
+        {**file, "chunk_count": len(chunk_rows), "target": existing}
+        for file, chunk_rows, existing in entries
+        if existing is not None
+    ]
+    if updates:
+        statement = update(files).where(files.c.id == bindparam("target"))
+        conn.execute(statement, updates)
+    fresh = [number for number, (_, _, existing) in enumerate(entries) if existing is None]
+    if fresh:
+        values = [{**entries[n][0], "repo_id": repo_id, "chunk_count": len(entries[n][1])} for n in fresh]
+        for number, new_id in zip(fresh, _insert_many(conn, files, values, repo_id), strict=True):
+            file_ids[number] = new_id
+    rows = [
+        {**row, "file_id": file_id, "repo_id": repo_id, "workspace_id": workspace_id}
+        for file_id, (_, chunk_rows, _) in zip(file_ids, entries, strict=True)
+        for row in chunk_rows
+    ]
+    if not rows:
+        return [[] for _ in entries]
+    ids = _insert_many(conn, chunks, rows, repo_id)
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(
-            "INSERT INTO chunks_fts(rowid, search_text, heading) VALUES (?, ?, ?)",
-            [(chunk_id, row["search_text"], row["heading"] or "") for chunk_id, row in zip(ids, rows, strict=True)],
+        # The ids are one contiguous range (`_insert_many`): one statement, no per-row binding,
+        # and SQLite tokenizes the whole batch without holding Python's GIL.
+        conn.execute(
+            text(
+                "INSERT INTO chunks_fts(rowid, search_text, heading) "
+                "SELECT id, search_text, coalesce(heading, '') FROM chunks WHERE id BETWEEN :first AND :last"
+            ),
+            {"first": ids[0], "last": ids[-1]},
         )
-    return list(ids)
+    grouped: list[list[int]] = []
+    offset = 0
+    for _, chunk_rows, _ in entries:
+        grouped.append(ids[offset : offset + len(chunk_rows)])
+        offset += len(chunk_rows)
+    return grouped
+
+
+def _insert_many(conn: Connection, table: Any, values: list[dict[str, Any]], repo_id: int) -> list[int]:
+    """Insert rows, returning their ids in order.
+
+    SQLite cannot promise the order of RETURNING over a multi-row insert, so SQLAlchemy would send
+    the rows one statement at a time (3.6 of 5.4 s indexing the stdlib). Instead the ids are
+    taken after the current largest, under the write lock this transaction holds from its first
+    write on (the repository row is touched first to be sure), and the rows go in one executemany.
+    """
+    if conn.dialect.name != "sqlite":
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(new_id) for new_id in conn.execute(returning, values).scalars()]
+    conn.execute(update(repos).where(repos.c.id == repo_id).values(status="indexing"))
+    start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+    ids = list(range(start, start + len(values)))
+    conn.execute(insert(table), [{**row, "id": new_id} for row, new_id in zip(values, ids, strict=True)])
+    return ids
 
 
 def delete_files(conn: Connection, file_ids: Sequence[int]) -> None:
@@ -242,6 +283,8 @@ def embedding_text(heading: str | None, body: str) -> str:
 
 
 def _delete_chunks(conn: Connection, file_ids: Sequence[int]) -> None:
+    if not file_ids:
+        return
     vectors.delete_for_files(conn, file_ids)
     if conn.dialect.name == "sqlite":
         conn.execute(
