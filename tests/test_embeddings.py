@@ -90,10 +90,12 @@ def make_docs(root: Path) -> Path:
     return root
 
 
-def gazette_with(server: str, provider: str, model: str = "fake-embed", *, store: str | None = None) -> Gazette:
+def gazette_with(
+    server: str, provider: str, model: str = "fake-embed", *, store: str | None = None, fusion: str = "convex"
+) -> Gazette:
     providers = {"openai": {"base_url": f"{server}/v1"}, "ollama": {"url": server}}
     overrides = {"store": {"url": store}} if store else {}
-    embeddings = {"provider": provider, "model": model}
+    embeddings = {"provider": provider, "model": model, "fusion": fusion}
     return Gazette(load_settings(providers=providers, embeddings=embeddings, **overrides).settings)
 
 
@@ -102,11 +104,11 @@ def vector_count(gz: Gazette) -> int:
         return int(conn.execute(text("SELECT count(*) FROM chunk_vectors")).scalar_one())
 
 
-@pytest.mark.parametrize("provider", ["openai", "ollama"])
+@pytest.mark.parametrize(("provider", "fusion"), [("openai", "convex"), ("ollama", "convex"), ("openai", "rrf")])
 def test_hybrid_search_finds_by_meaning_what_words_alone_miss(
-    vector_store_url: str, tmp_path: Path, model_server: str, provider: str
+    vector_store_url: str, tmp_path: Path, model_server: str, provider: str, fusion: str
 ) -> None:
-    gz = gazette_with(model_server, provider, store=vector_store_url)
+    gz = gazette_with(model_server, provider, store=vector_store_url, fusion=fusion)
     report = gz.index.index_repo(gz.local_owner(), make_docs(tmp_path / "docs"), "docs")
     assert vector_count(gz) == report.chunks
     with gz.store.begin() as conn:
@@ -273,3 +275,20 @@ def test_a_role_that_may_not_enable_pgvector_gets_told_how(
         with psycopg.connect(pgvector_admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_convex_fusion_ranks_a_chunk_both_rankings_like_above_one_only_words_match(
+    home: Path, tmp_path: Path, model_server: str
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # "billing" matches one word of the query in both; only the first is also near in meaning.
+    (docs / "invoices.md").write_text("# Invoices\nBilling runs monthly; every invoice is billing.\n")
+    (docs / "words.md").write_text("# Words\nThe billing word appears here twice: billing billing zebra.\n")
+    gz = gazette_with(model_server, "openai", fusion="convex")
+    gz.index.index_repo(gz.local_owner(), docs, "docs")
+    hits = gz.index.search(gz.local_owner(), "billing invoice")
+    assert [hit.path for hit in hits][:2] == ["invoices.md", "words.md"]
+    assert hits[0].score == pytest.approx(1.0)  # best in both normalised lists (RRF would give ~2/61)
+    assert 0.0 <= hits[-1].score <= hits[0].score
+    gz.close()

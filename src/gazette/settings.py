@@ -129,6 +129,14 @@ class EmbeddingSettings(_Section):
         default=None, description="Embedding model, e.g. nomic-embed-text (ollama) or text-embedding-3-small."
     )
     batch_size: int = Field(default=64, ge=1, description="Texts sent per embedding request.")
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex",
+        description="How BM25 and vector rankings combine: convex (weighted, min-max normalised scores) or rrf "
+        "(reciprocal rank fusion, k=60).",
+    )
+    lexical_weight: float = Field(
+        default=0.6, ge=0, le=1, description="Share of the BM25 score in convex fusion (the rest is the vector's)."
+    )
 
 
 class WebhookSettings(_Section):
