@@ -265,3 +265,30 @@ def test_two_processes_worth_of_writers_index_into_one_sqlite_file_without_clash
         assert {hit.repo for hit in gz.index.search(gz.local_owner(), name, k=50)} == {name}
     for instance in instances:
         instance.close()
+
+
+def test_worker_processes_index_exactly_what_one_process_does(home: Path, tmp_path: Path) -> None:
+    from gazette.index.prepare import PARALLEL_MIN_FILES
+    from gazette.settings import load_settings
+
+    root = tmp_path / "many"
+    for number in range(PARALLEL_MIN_FILES + 50):
+        folder = root / f"pkg{number // 50}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod{number}.py").write_text(f"def handle_{number}(request):\n    return RequestHandler{number}()\n")
+    (root / "blob.txt").write_bytes(b"\x00binary")
+    reports, results = [], []
+    for workers in (1, 2):
+        gz = Gazette(load_settings(home=str(tmp_path / f"home{workers}"), index={"workers": workers}).settings)
+        reports.append(gz.index.index_repo(gz.local_owner(), root, "many"))
+        results.append([(hit.path, hit.start_line) for hit in gz.index.search(gz.local_owner(), "request handler 7")])
+        (root / "pkg0" / "mod3.py").write_text("def changed():\n    pass\n")
+        again = gz.index.index_repo(gz.local_owner(), root, "many")
+        assert (again.indexed, again.unchanged) == (1, PARALLEL_MIN_FILES + 49)
+        (root / "pkg0" / "mod3.py").write_text("def handle_3(request):\n    return RequestHandler3()\n")
+        gz.close()
+    one, two = reports
+    assert (two.files, two.chunks, two.indexed, two.skipped) == (one.files, one.chunks, one.indexed, one.skipped)
+    assert [error.path for error in two.errors] == ["blob.txt"]
+    assert results[0] == results[1]
+    assert results[0]

@@ -113,6 +113,12 @@ class IndexSettings(_Section):
     boost_context_files: bool = Field(
         default=False, description="Rank memory_bank/, ADRs, architecture.md and README.md higher."
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Processes that read and chunk files on large indexing runs (0: one per core, up to 8; 1: none).",
+    )
     common_term_chunks: int = Field(
         default=20_000,
         ge=1,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -15,8 +14,8 @@ from gazette.auth.service import require_scope
 from gazette.embeddings.providers import Embedder, load_embedder
 from gazette.errors import GazetteError, InvalidInputError, JobError, NotFoundError, PermissionDeniedError
 from gazette.index import terms as code_terms
-from gazette.index.chunking import Chunk, chunk_pages, chunk_text, language_of
 from gazette.index.models import FileContent, FileError, Hit, IndexReport, Repo, RepoStatus
+from gazette.index.prepare import default_workers, pdf_pages, prepare_all
 from gazette.index.walker import Candidate, walk
 from gazette.logs import get_logger
 from gazette.store import memory as rows
@@ -183,44 +182,34 @@ class Index:
         errors: list[FileError] = []
         pending: list[_Pending] = []
         total = len(found.files)
-        for done, candidate in enumerate(found.files, start=1):
+        work: list[tuple[Candidate, str | None]] = []
+        for candidate in found.files:
             previous = known.get(candidate.path)
-            if (
-                not reembed
-                and previous is not None
-                and previous.status == "indexed"
-                and previous.size == candidate.size
-                and previous.mtime == candidate.mtime
-            ):
-                # Same size and modification time: trusted unchanged without reading the file.
-                unchanged += 1
-                if progress:
-                    progress(done, total, candidate.path)
-                continue
-            try:
-                data = candidate.absolute.read_bytes()
-            except OSError as exc:
-                errors.append(FileError(path=candidate.path, error=f"unreadable: {exc.strerror or exc}"))
-                pending.append(
-                    (
-                        candidate,
-                        _file_row(candidate, "", "error", str(exc.strerror or exc)),
-                        [],
-                        previous.id if previous else None,
-                    )
-                )
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            if not reembed and previous is not None and previous.sha256 == digest and previous.status == "indexed":
+            known_sha256: str | None = None
+            if not reembed and previous is not None and previous.status == "indexed":
+                if previous.size == candidate.size and previous.mtime == candidate.mtime:
+                    # Same size and modification time: trusted unchanged without reading the file.
+                    unchanged += 1
+                    continue
+                known_sha256 = previous.sha256
+            work.append((candidate, known_sha256))
+        done = unchanged
+        if progress and unchanged:
+            progress(done, total, "")
+        workers = self._gz.settings.index.workers or default_workers()
+        for (candidate, _), prepared in zip(work, prepare_all(work, workers=workers), strict=True):
+            done += 1
+            if prepared.outcome == "unchanged":
                 unchanged += 1
             else:
-                file_row, chunk_rows, error = _prepare(candidate, data, digest)
-                if error:
-                    errors.append(FileError(path=candidate.path, error=error))
-                    found.skip("binary" if "binary" in error else "unparsable", candidate.path)
+                if prepared.error is not None:
+                    errors.append(FileError(path=candidate.path, error=prepared.error))
+                    if not prepared.unreadable:
+                        found.skip("binary" if "binary" in prepared.error else "unparsable", candidate.path)
                 else:
                     indexed += 1
-                pending.append((candidate, file_row, chunk_rows, previous.id if previous else None))
+                previous = known.get(candidate.path)
+                pending.append((candidate, prepared.file_row, prepared.chunk_rows, previous.id if previous else None))
             if len(pending) >= _BATCH_FILES:
                 self._write(repo_id, workspace_id, pending)
                 pending = []
@@ -439,7 +428,7 @@ class Index:
             data = target.read_bytes()
         except OSError as exc:
             raise NotFoundError(f"{relative!r} cannot be read any more: {exc.strerror or exc}") from None
-        content = "\n\n".join(_pdf_pages(data)) if record.language == "pdf" else data.decode("utf-8", errors="replace")
+        content = "\n\n".join(pdf_pages(data)) if record.language == "pdf" else data.decode("utf-8", errors="replace")
         self._gz.audit.record("memory.read", principal=principal, target=f"{repo}/{relative}")
         return FileContent(repo=repo, path=relative, language=record.language, size=len(data), content=content)
 
@@ -546,63 +535,6 @@ def _check_root(root: Path) -> None:
         next(iter(root.iterdir()), None)
     except PermissionError:
         raise JobError(f"permission denied reading {root}; run as a user who can read it") from None
-
-
-def _file_row(candidate: Candidate, digest: str, status: str, error: str | None) -> dict[str, Any]:
-    return {
-        "path": candidate.path,
-        "sha256": digest,
-        "size": candidate.size,
-        "mtime": candidate.mtime,
-        "language": language_of(candidate.path),
-        "status": status,
-        "error": error,
-    }
-
-
-def _prepare(candidate: Candidate, data: bytes, digest: str) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
-    language = language_of(candidate.path)
-    try:
-        pieces = _chunks(language, data)
-    except ValueError as exc:
-        return _file_row(candidate, digest, "error", str(exc)), [], str(exc)
-    chunk_rows = [
-        {
-            "ordinal": piece.ordinal,
-            "start_line": piece.start_line,
-            "end_line": piece.end_line,
-            "heading": piece.heading,
-            "text": piece.text,
-            "token_estimate": max(1, len(piece.text) // 4),
-            "search_text": code_terms.search_text(piece.text, heading=piece.heading, path=candidate.path),
-        }
-        for piece in pieces
-    ]
-    return _file_row(candidate, digest, "indexed", None), chunk_rows, None
-
-
-def _chunks(language: str, data: bytes) -> list[Chunk]:
-    if language == "pdf":
-        return chunk_pages(_pdf_pages(data))
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary content (NUL bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return chunk_text(text, language)
-
-
-def _pdf_pages(data: bytes) -> list[str]:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ValueError(f"unreadable PDF: {exc}") from None
 
 
 def _clean_relative(path: str) -> str:
