@@ -6,13 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from pydantic import SecretStr
 
-from gazette.errors import ConfigError
 from gazette.providers.models import ChatDone, ChatEvent, ChatRequest, ModelInfo, TextDelta
 from gazette.providers.sse import server_events
-from gazette.providers.transport import Call, Hints, lines, make_client, open_stream, parse_json, request_json
+from gazette.providers.transport import Hints, Server, lines, open_stream, parse_json, request_json
 from gazette.settings import Settings
 
 WIRE = "Anthropic server-sent events"
@@ -32,13 +30,10 @@ class AnthropicProvider:
 
     def __init__(self, settings: Settings) -> None:
         section = settings.providers.anthropic
-        self.endpoint: str | None = section.base_url.rstrip("/")
+        self._server = Server(settings, provider=self.name, url=section.base_url, hints=HINTS, setup=self.setup)
+        self.endpoint = self._server.url
         self._version = section.version
         self._answer_limit = section.answer_limit
-        self._timeout = settings.providers.timeout_seconds
-        self._probe_timeout = settings.providers.connect_timeout_seconds
-        self._call = Call(provider=self.name, endpoint=self.endpoint or "", hints=HINTS, timeout=self._timeout)
-        self._client: httpx.Client | None = None
 
     def chat(self, model: str, request: ChatRequest, key: SecretStr | None) -> Iterator[ChatEvent]:
         """Stream `/v1/messages`.
@@ -47,7 +42,7 @@ class AnthropicProvider:
             ProviderError: any failure, with its reason.
             ConfigError: no server configured.
         """
-        call = self._call.for_model(model)
+        call = self._server.call.for_model(model)
         # The Messages API takes instructions apart from the turns, which are only user and assistant.
         system = [request.system] if request.system else []
         system += [message.content for message in request.messages if message.role == "system"]
@@ -64,7 +59,7 @@ class AnthropicProvider:
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
         finish: str | None = None
-        with open_stream(self._http(), call, self.chat_path, payload, self._headers(key)) as response:
+        with open_stream(self._server.client(), call, self.chat_path, payload, self._headers(key)) as response:
             for event in server_events(lines(response, call)):
                 item = parse_json(event.data, call, WIRE)
                 kind = item.get("type", event.event)
@@ -98,17 +93,18 @@ class AnthropicProvider:
             ProviderError: unreachable or refused.
             ConfigError: no server configured.
         """
+        server = self._server
         body = request_json(
-            self._http(),
-            self._call,
+            server.client(),
+            server.call,
             "GET",
             "/v1/models?limit=1000",
             headers=self._headers(key),
-            timeout=self._probe_timeout,
+            timeout=server.probe_timeout,
         )
         data = body.get("data")
         if not isinstance(data, list):
-            raise self._call.malformed("an Anthropic model list", "no `data` in /v1/models")
+            raise server.call.malformed("an Anthropic model list", "no `data` in /v1/models")
         return [
             ModelInfo(name=str(item["id"]), provider=self.name, family=item.get("display_name"))
             for item in data
@@ -122,25 +118,17 @@ class AnthropicProvider:
             ProviderError: `model_not_found` and the other failures.
             ConfigError: no server configured.
         """
-        call = self._call.for_model(model)
+        call = self._server.call.for_model(model)
         body = request_json(
-            self._http(), call, "GET", f"/v1/models/{quote(model, safe='')}", headers=self._headers(key)
+            self._server.client(), call, "GET", f"/v1/models/{quote(model, safe='')}", headers=self._headers(key)
         )
         return ModelInfo(name=str(body.get("id") or model), provider=self.name, family=body.get("display_name"))
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self._server.close()
 
     def _headers(self, key: SecretStr | None) -> dict[str, str]:
         headers = {"anthropic-version": self._version}
         if key is not None:
             headers["x-api-key"] = key.get_secret_value()
         return headers
-
-    def _http(self) -> httpx.Client:
-        if self.endpoint is None:
-            raise ConfigError(f"anthropic is not configured: {self.setup}")
-        if self._client is None:
-            self._client = make_client(self.endpoint, timeout=self._timeout, connect_timeout=self._probe_timeout)
-        return self._client

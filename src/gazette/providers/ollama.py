@@ -8,12 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
-from gazette.errors import ConfigError
 from gazette.providers.models import ChatDone, ChatEvent, ChatRequest, ModelInfo, TextDelta
-from gazette.providers.transport import Call, Hints, bearer, lines, make_client, open_stream, parse_json, request_json
+from gazette.providers.transport import (
+    Hints,
+    Server,
+    bearer,
+    chat_messages,
+    lines,
+    open_stream,
+    parse_json,
+    request_json,
+)
 from gazette.settings import Settings
 
 WIRE = "Ollama NDJSON"
@@ -31,12 +38,10 @@ class OllamaProvider:
     setup = "set OLLAMA_HOST or GAZETTE_PROVIDERS__OLLAMA__URL (e.g. http://127.0.0.1:11434)"
 
     def __init__(self, settings: Settings) -> None:
-        providers = settings.providers
-        self.endpoint = providers.ollama.url
-        self._timeout = providers.timeout_seconds
-        self._probe_timeout = providers.connect_timeout_seconds
-        self._call = Call(provider=self.name, endpoint=self.endpoint or "", hints=HINTS, timeout=self._timeout)
-        self._client: httpx.Client | None = None
+        self._server = Server(
+            settings, provider=self.name, url=settings.providers.ollama.url, hints=HINTS, setup=self.setup
+        )
+        self.endpoint = self._server.url
 
     def chat(self, model: str, request: ChatRequest, key: SecretStr | None) -> Iterator[ChatEvent]:
         """Stream `/api/chat`.
@@ -45,9 +50,7 @@ class OllamaProvider:
             ProviderError: any failure, with its reason.
             ConfigError: no server configured.
         """
-        call = self._call.for_model(model)
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [message.model_dump() for message in request.messages]
+        call = self._server.call.for_model(model)
         options = {
             name: value
             for name, value in (
@@ -57,10 +60,10 @@ class OllamaProvider:
             )
             if value is not None
         }
-        payload: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        payload: dict[str, Any] = {"model": model, "messages": chat_messages(request), "stream": True}
         if options:
             payload["options"] = options
-        with open_stream(self._http(), call, self.chat_path, payload, _headers(key)) as response:
+        with open_stream(self._server.client(), call, self.chat_path, payload, _headers(key)) as response:
             for line in lines(response, call):
                 if not line.strip():
                     continue
@@ -88,12 +91,13 @@ class OllamaProvider:
             ProviderError: unreachable, refused, or not Ollama.
             ConfigError: no server configured.
         """
+        server = self._server
         body = request_json(
-            self._http(), self._call, "GET", "/api/tags", headers=_headers(key), timeout=self._probe_timeout
+            server.client(), server.call, "GET", "/api/tags", headers=_headers(key), timeout=server.probe_timeout
         )
         models = body.get("models")
         if not isinstance(models, list):
-            raise self._call.malformed("Ollama's model list", "no `models` in /api/tags")
+            raise server.call.malformed("Ollama's model list", "no `models` in /api/tags")
         return [
             self._info(str(item.get("name") or item.get("model")), item) for item in models if isinstance(item, dict)
         ]
@@ -105,8 +109,10 @@ class OllamaProvider:
             ProviderError: `model_not_found` and the other failures.
             ConfigError: no server configured.
         """
-        call = self._call.for_model(model)
-        body = request_json(self._http(), call, "POST", "/api/show", payload={"model": model}, headers=_headers(key))
+        call = self._server.call.for_model(model)
+        body = request_json(
+            self._server.client(), call, "POST", "/api/show", payload={"model": model}, headers=_headers(key)
+        )
         info = self._info(model, body)
         model_info = body.get("model_info") or {}
         lengths = [value for name, value in model_info.items() if name.endswith(".context_length")]
@@ -132,21 +138,13 @@ class OllamaProvider:
             payload["system"] = system
         if parameters:
             payload["parameters"] = parameters
-        call = self._call.for_model(base)
-        body = request_json(self._http(), call, "POST", "/api/create", payload=payload, headers=_headers(key))
+        call = self._server.call.for_model(base)
+        body = request_json(self._server.client(), call, "POST", "/api/create", payload=payload, headers=_headers(key))
         if body.get("status") != "success":
             raise call.malformed("Ollama's create answer", f"status {body.get('status')!r}")
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
-    def _http(self) -> httpx.Client:
-        if self.endpoint is None:
-            raise ConfigError(f"ollama is not configured: {self.setup}")
-        if self._client is None:
-            self._client = make_client(self.endpoint, timeout=self._timeout, connect_timeout=self._probe_timeout)
-        return self._client
+        self._server.close()
 
     def _info(self, name: str, body: dict[str, Any]) -> ModelInfo:
         details = body.get("details") or {}

@@ -10,13 +10,20 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 from pydantic import SecretStr
 
-from gazette.errors import ConfigError
 from gazette.providers.models import ChatDone, ChatEvent, ChatRequest, ModelInfo, TextDelta
 from gazette.providers.sse import server_events
-from gazette.providers.transport import Call, Hints, bearer, lines, make_client, open_stream, parse_json, request_json
+from gazette.providers.transport import (
+    Hints,
+    Server,
+    bearer,
+    chat_messages,
+    lines,
+    open_stream,
+    parse_json,
+    request_json,
+)
 from gazette.settings import Settings
 
 WIRE = "OpenAI server-sent events"
@@ -30,13 +37,10 @@ class OpenAICompatProvider:
         self, settings: Settings, *, name: str, endpoint: str | None, needs_key: bool, hints: Hints, setup: str
     ) -> None:
         self.name = name
-        self.endpoint = endpoint
         self.needs_key = needs_key
         self.setup = setup
-        self._timeout = settings.providers.timeout_seconds
-        self._probe_timeout = settings.providers.connect_timeout_seconds
-        self._call = Call(provider=name, endpoint=endpoint or "", hints=hints, timeout=self._timeout)
-        self._client: httpx.Client | None = None
+        self._server = Server(settings, provider=name, url=endpoint, hints=hints, setup=setup)
+        self.endpoint = self._server.url
 
     def chat(self, model: str, request: ChatRequest, key: SecretStr | None) -> Iterator[ChatEvent]:
         """Stream `/chat/completions` with usage in the last chunk.
@@ -45,12 +49,10 @@ class OpenAICompatProvider:
             ProviderError: any failure, with its reason.
             ConfigError: no server configured.
         """
-        call = self._call.for_model(model)
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [message.model_dump() for message in request.messages]
+        call = self._server.call.for_model(model)
         payload: dict[str, Any] = {
             "model": model,
-            "messages": messages,
+            "messages": chat_messages(request),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -61,7 +63,7 @@ class OpenAICompatProvider:
         finish: str | None = None
         usage: dict[str, Any] = {}
         finished = False
-        with open_stream(self._http(), call, self.chat_path, payload, _headers(key)) as response:
+        with open_stream(self._server.client(), call, self.chat_path, payload, _headers(key)) as response:
             for event in server_events(lines(response, call)):
                 if event.data.strip() == "[DONE]":
                     finished = True
@@ -94,12 +96,13 @@ class OpenAICompatProvider:
             ProviderError: unreachable, refused, or not OpenAI-compatible.
             ConfigError: no server configured.
         """
+        server = self._server
         body = request_json(
-            self._http(), self._call, "GET", "/models", headers=_headers(key), timeout=self._probe_timeout
+            server.client(), server.call, "GET", "/models", headers=_headers(key), timeout=server.probe_timeout
         )
         data = body.get("data")
         if not isinstance(data, list):
-            raise self._call.malformed("an OpenAI model list", "no `data` in /models")
+            raise server.call.malformed("an OpenAI model list", "no `data` in /models")
         return [
             ModelInfo(name=str(item["id"]), provider=self.name)
             for item in data
@@ -113,20 +116,14 @@ class OpenAICompatProvider:
             ProviderError: `model_not_found` and the other failures.
             ConfigError: no server configured.
         """
-        call = self._call.for_model(model)
-        body = request_json(self._http(), call, "GET", f"/models/{quote(model, safe='')}", headers=_headers(key))
+        call = self._server.call.for_model(model)
+        body = request_json(
+            self._server.client(), call, "GET", f"/models/{quote(model, safe='')}", headers=_headers(key)
+        )
         return ModelInfo(name=str(body.get("id") or model), provider=self.name)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
-    def _http(self) -> httpx.Client:
-        if self.endpoint is None:
-            raise ConfigError(f"{self.name} is not configured: {self.setup}")
-        if self._client is None:
-            self._client = make_client(self.endpoint, timeout=self._timeout, connect_timeout=self._probe_timeout)
-        return self._client
+        self._server.close()
 
 
 def _headers(key: SecretStr | None) -> dict[str, str]:

@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 
-from gazette.errors import ProviderError
+from gazette.errors import ConfigError, ProviderError
+from gazette.providers.models import ChatRequest
 from gazette.redaction import redact_text
-from gazette.settings import mask_url
+from gazette.settings import Settings, mask_url
 
 _CONTEXT_TOO_LONG = re.compile(
     r"context[ _]length|context window|prompt is too long|too many tokens|maximum context", re.IGNORECASE
@@ -140,8 +141,35 @@ def _cause(exc: Exception) -> str:
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text).lower() or type(exc).__name__
 
 
-def make_client(base_url: str, *, timeout: float, connect_timeout: float) -> httpx.Client:
-    return httpx.Client(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=connect_timeout))
+class Server:
+    """One provider's server: its HTTP client (opened on first use) and the `Call` its errors name."""
+
+    def __init__(self, settings: Settings, *, provider: str, url: str | None, hints: Hints, setup: str) -> None:
+        self.url = url.rstrip("/") if url else None
+        self.setup = setup
+        self.probe_timeout = settings.providers.connect_timeout_seconds
+        self._timeout = settings.providers.timeout_seconds
+        self.call = Call(provider=provider, endpoint=self.url or "", hints=hints, timeout=self._timeout)
+        self._client: httpx.Client | None = None
+
+    def client(self) -> httpx.Client:
+        """Raises ConfigError when no URL is configured."""
+        if self.url is None:
+            raise ConfigError(f"{self.call.provider} is not configured: {self.setup}")
+        if self._client is None:
+            timeout = httpx.Timeout(self._timeout, connect=self.probe_timeout)
+            self._client = httpx.Client(base_url=self.url, timeout=timeout)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
+    """The conversation as Ollama and OpenAI take it: the system prompt first."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    return messages + [message.model_dump() for message in request.messages]
 
 
 @contextmanager
