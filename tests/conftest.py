@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gazette.app import Gazette
-from gazette.settings import load_settings
+from gazette.settings import ALIASES, load_settings
 from tests.servers import RunningServer, start_server
 
 PG_ADMIN_URL = os.environ.get("GAZETTE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -33,9 +33,9 @@ def _unavailable(what: str, reason: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's GAZETTE_* variables, .env or data directory."""
+    """No test sees the developer's GAZETTE_* variables (nor OLLAMA_HOST & co.), .env or data directory."""
     for name in list(os.environ):
-        if name.startswith("GAZETTE_"):
+        if name.startswith("GAZETTE_") or name in ALIASES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("GAZETTE_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)

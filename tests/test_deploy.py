@@ -20,7 +20,7 @@ import yaml
 from dockerfile_parse import DockerfileParser
 from pydantic import BaseModel
 
-from gazette.settings import ENV_PREFIX, NESTED_DELIMITER, Settings
+from gazette.settings import ALIASES, ENV_PREFIX, NESTED_DELIMITER, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -31,8 +31,8 @@ ENV_EXAMPLE = ROOT / ".env.example"
 PACKAGE_DIR = ROOT / "src" / "gazette"
 
 EXPECTED_SERVICES = {"gazette", "ollama", "postgres", "redis", "nginx"}
-# Read by the application although they are not `Settings` fields.
-NON_SETTING_APP_VARIABLES = {"XDG_DATA_HOME"}
+# Read by the application although they are not `Settings` fields (the seeds' aliases among them).
+NON_SETTING_APP_VARIABLES = {"XDG_DATA_HOME", *ALIASES}
 # Read by docker-compose.yml only.
 COMPOSE_ONLY_VARIABLES = {"POSTGRES_PASSWORD"}
 SECRET_MARKERS = ("KEY", "PASSWORD", "SECRET", "TOKEN")

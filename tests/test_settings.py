@@ -167,3 +167,67 @@ def test_a_json_variable_that_is_not_json_is_a_config_error(monkeypatch: pytest.
     monkeypatch.setenv("GAZETTE_MODELS__ROUTES", "{not json")
     with pytest.raises(ConfigError, match="invalid setting"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "key", "value", "effective"),
+    [
+        ("OLLAMA_HOST", "providers.ollama.url", "127.0.0.1:11500", "http://127.0.0.1:11500"),
+        ("OLLAMA_HOST", "providers.ollama.url", "0.0.0.0", "http://127.0.0.1:11434"),
+        ("LMSTUDIO_ENDPOINT", "providers.lmstudio.base_url", "http://localhost:1234", "http://localhost:1234/v1"),
+        ("OPENAI_API_KEY", "providers.openai.api_key", "sk-openai-abcdefghijklmnopqrst", "***"),
+        ("DEEPSEEK_API_KEY", "providers.deepseek.api_key", "sk-deepseek-abcdefghijklmnopq", "***"),
+        ("ANTHROPIC_API_KEY", "providers.anthropic.api_key", "sk-ant-abcdefghijklmnopqrstuv", "***"),
+    ],
+)
+def test_the_seeds_variables_fill_provider_settings(
+    monkeypatch: pytest.MonkeyPatch, variable: str, key: str, value: str, effective: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    loaded = load_settings()
+    rows = {row["key"]: row for row in describe_settings(loaded)}
+    assert rows[key] == {"key": key, "value": effective, "source": f"env:{variable}"}
+    if effective == "***":
+        section, name = key.removeprefix("providers.").split(".")
+        secret = getattr(getattr(loaded.settings.providers, section), name)
+        assert secret.get_secret_value() == value
+
+
+def test_gazette_settings_win_over_the_seeds_variables(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "seed-host:11434")
+    monkeypatch.setenv("GAZETTE_PROVIDERS__OLLAMA__URL", "http://gazette-host:11434")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-seed-abcdefghijklmnopqrstuv")
+    write_config(home, '[providers.openai]\napi_key = "sk-config-abcdefghijklmnopqrst"\n')
+    loaded = load_settings()
+    assert loaded.settings.providers.ollama.url == "http://gazette-host:11434"
+    assert loaded.source_of("providers.ollama.url") == "env:GAZETTE_PROVIDERS__OLLAMA__URL"
+    api_key = loaded.settings.providers.openai.api_key
+    assert api_key is not None
+    assert api_key.get_secret_value() == "sk-config-abcdefghijklmnopqrst"
+
+
+def test_an_empty_seed_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "")
+    assert load_settings().settings.providers.ollama.url is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("127.0.0.1:11434", "http://127.0.0.1:11434"),
+        ("localhost", "http://localhost:11434"),
+        ("0.0.0.0:11434", "http://127.0.0.1:11434"),
+        ("http://ollama:11434/", "http://ollama:11434"),
+        ("https://ollama.example.com", "https://ollama.example.com"),
+        ("https://ollama.example.com:8443/base/", "https://ollama.example.com:8443/base"),
+        ("[::1]:11500", "http://[::1]:11500"),
+    ],
+)
+def test_an_ollama_address_is_normalised_as_ollama_reads_it(given: str, expected: str) -> None:
+    assert load_settings(providers={"ollama": {"url": given}}).settings.providers.ollama.url == expected
+
+
+def test_an_ollama_address_with_a_bad_port_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "localhost:eleven")
+    with pytest.raises(ConfigError, match=r"providers\.ollama\.url \(from env:OLLAMA_HOST\)"):
+        load_settings()

@@ -14,6 +14,7 @@ from gazette.auth.ratelimit import RateLimits
 from gazette.events import Event, Events
 from gazette.index import Index
 from gazette.jobs import Jobs
+from gazette.providers import Providers
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
@@ -76,6 +77,10 @@ class Gazette:
         return jobs
 
     @cached_property
+    def providers(self) -> Providers:
+        return Providers(self)
+
+    @cached_property
     def provider_keys(self) -> ProviderKeys:
         return ProviderKeys(self)
 
@@ -115,6 +120,8 @@ class Gazette:
             self.jobs.stop()
         if "webhooks" in self.__dict__:
             self.webhooks.stop()
+        if "providers" in self.__dict__:
+            self.providers.close()
         if "audit" in self.__dict__:
             self.audit.close()
         if "rate_limits" in self.__dict__:

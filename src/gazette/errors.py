@@ -107,9 +107,19 @@ class PortInUseError(UnavailableError):
 
 
 class ProviderError(GazetteError):
-    """A model provider failed or refused."""
+    """A model provider failed or refused; ``reason`` says how, in one stable word.
+
+    Reasons: ``unreachable`` (no connection: nothing was sent), ``timeout``, ``unauthorized``,
+    ``model_not_found``, ``context_too_long``, ``rate_limited`` (the provider's own limit),
+    ``bad_request``, ``server_error``, ``malformed_stream``, ``interrupted`` (the answer broke off),
+    ``failed`` (anything else).
+    """
 
     code = "provider_error"
+
+    def __init__(self, message: str, *, reason: str = "failed", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "reason": reason})
+        self.reason = reason
 
 
 class JobError(GazetteError):

@@ -7,6 +7,9 @@ variables > `.env` in the working directory > the selected profile's table in
 Nested settings use `__` in variable names (`GAZETTE_STORE__URL`). A profile is a
 `[profiles.<name>]` table in `<data dir>/config.toml`, selected by `--profile` or
 `GAZETTE_PROFILE`.
+
+The variables other tools already use for model servers (`OLLAMA_HOST`, `OPENAI_API_KEY`, ... see
+`ALIASES`) are honoured below every Gazette source: they fill a setting nothing else sets.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ from gazette.errors import ConfigError
 ENV_PREFIX = "GAZETTE_"
 NESTED_DELIMITER = "__"
 CONFIG_FILE_NAME = "config.toml"
+# The seeds' variables, read from the process environment as the lowest-precedence source.
+ALIASES: dict[str, str] = {
+    "OLLAMA_HOST": "providers.ollama.url",
+    "LMSTUDIO_ENDPOINT": "providers.lmstudio.base_url",
+    "OPENAI_API_KEY": "providers.openai.api_key",
+    "DEEPSEEK_API_KEY": "providers.deepseek.api_key",
+    "ANTHROPIC_API_KEY": "providers.anthropic.api_key",
+}
 
 
 class _Section(BaseModel):
@@ -170,19 +181,71 @@ class JwtSettings(_Section):
 
 
 class OllamaSettings(_Section):
-    url: str | None = Field(default=None, description="Ollama server, e.g. http://127.0.0.1:11434.")
+    url: str | None = Field(
+        default=None,
+        description="Ollama server, e.g. http://127.0.0.1:11434 (alias OLLAMA_HOST; host:port alone works too).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _ollama_url(cls, value: str | None) -> str | None:
+        return normalise_endpoint(value, default_port=11434) if value else None
 
 
 class OpenAISettings(_Section):
     base_url: str | None = Field(
-        default=None, description="Any OpenAI-compatible server, e.g. http://127.0.0.1:1234/v1."
+        default=None,
+        description="Any OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1. Unset: https://api.openai.com/v1.",
     )
-    api_key: SecretStr | None = Field(default=None, description="API key for that server (masked everywhere).")
+    api_key: SecretStr | None = Field(
+        default=None, description="API key for that server (alias OPENAI_API_KEY; masked everywhere)."
+    )
+
+
+class DeepSeekSettings(_Section):
+    base_url: str = Field(default="https://api.deepseek.com", description="DeepSeek's OpenAI-compatible API.")
+    api_key: SecretStr | None = Field(default=None, description="DeepSeek API key (alias DEEPSEEK_API_KEY).")
+
+
+class LmStudioSettings(_Section):
+    base_url: str | None = Field(
+        default=None,
+        description="LM Studio's server, e.g. http://127.0.0.1:1234/v1 (alias LMSTUDIO_ENDPOINT; /v1 is added "
+        "when no path is given).",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _lmstudio_url(cls, value: str | None) -> str | None:
+        return normalise_endpoint(value, default_port=1234, default_path="/v1") if value else None
+
+
+class AnthropicSettings(_Section):
+    base_url: str = Field(default="https://api.anthropic.com", description="Anthropic's API.")
+    api_key: SecretStr | None = Field(default=None, description="Anthropic API key (alias ANTHROPIC_API_KEY).")
+    version: str = Field(default="2023-06-01", description="The anthropic-version header sent with every call.")
+    # Not `max_tokens`: a name with "token" in it reads as a secret and is masked.
+    answer_limit: int = Field(
+        default=4096, ge=1, description="Longest answer, in tokens, when the caller names none (Anthropic needs one)."
+    )
 
 
 class ProvidersSettings(_Section):
     ollama: OllamaSettings = OllamaSettings()
     openai: OpenAISettings = OpenAISettings()
+    deepseek: DeepSeekSettings = DeepSeekSettings()
+    lmstudio: LmStudioSettings = LmStudioSettings()
+    anthropic: AnthropicSettings = AnthropicSettings()
+    timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Longest wait for the next byte of a model's answer, the first included."
+    )
+    connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Connect timeout; also the whole budget of a reachability probe."
+    )
+    retry_backoff_seconds: list[float] = Field(
+        default_factory=lambda: [0.5, 2.0],
+        description="Waits before retrying a call whose connection failed (nothing was sent); one retry each.",
+    )
 
 
 class ModelSettings(_Section):
@@ -312,6 +375,7 @@ def load_settings(
 
     layers: list[tuple[str, Mapping[str, Any]]] = [
         ("default", {}),
+        ("alias", _read_aliases()),
         (f"config:{path}", top_level),
         (f"profile:{selected}", profile_layer),
         (f"dotenv:{env_file}", dotenv_layer),
@@ -323,7 +387,7 @@ def load_settings(
     for label, layer in layers:
         for dotted, value in _leaves(layer):
             _assign(merged, dotted, value)
-            sources[dotted] = _env_name(dotted) if label == "env" else label
+            sources[dotted] = _source_label(label, dotted)
     try:
         settings = Settings(**merged)
     except ValidationError as exc:
@@ -342,6 +406,31 @@ def describe_settings(loaded: LoadedSettings) -> list[dict[str, Any]]:
         rows.append({"key": dotted, "value": redact_value(leaf, value), "source": loaded.source_of(dotted)})
     rows.append({"key": "data_dir", "value": str(loaded.settings.data_dir), "source": loaded.source_of("home")})
     return rows
+
+
+def normalise_endpoint(value: str, *, default_port: int, default_path: str = "") -> str:
+    """A server address as Ollama accepts one (`host`, `host:port` or a URL) as a full URL.
+
+    No scheme means http; http without a port gets `default_port`; 0.0.0.0 (a listen address)
+    becomes 127.0.0.1; an empty path becomes `default_path`.
+
+    Raises:
+        ValueError: the port is not a number.
+    """
+    text = value.strip().rstrip("/")
+    if "://" not in text:
+        text = f"http://{text}"
+    parts = urlsplit(text)
+    host = parts.hostname or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    port = parts.port
+    if port is None and parts.scheme == "http":
+        port = default_port
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (f"{userinfo}@" if userinfo else "") + (f"[{host}]" if ":" in host else host)
+    netloc += f":{port}" if port is not None else ""
+    return parts._replace(netloc=netloc, path=parts.path.rstrip("/") or default_path).geturl()
 
 
 def mask_url(url: str) -> str:
@@ -407,6 +496,26 @@ def _assign(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+def _read_aliases() -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for variable, dotted in ALIASES.items():
+        value = os.environ.get(variable, "").strip()
+        if value:
+            _assign(layer, dotted, value)
+    return layer
+
+
+_ALIAS_OF = {dotted: variable for variable, dotted in ALIASES.items()}
+
+
+def _source_label(layer: str, dotted: str) -> str:
+    if layer == "env":
+        return _env_name(dotted)
+    if layer == "alias":
+        return f"env:{_ALIAS_OF[dotted]}"
+    return layer
+
+
 def _env_name(dotted: str) -> str:
     return f"env:{ENV_PREFIX}{dotted.replace('.', NESTED_DELIMITER).upper()}"
 
@@ -422,6 +531,7 @@ def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigErr
 
 
 __all__ = [
+    "ALIASES",
     "LoadedSettings",
     "LogSettings",
     "ModelSettings",
@@ -431,4 +541,5 @@ __all__ = [
     "describe_settings",
     "load_settings",
     "mask_url",
+    "normalise_endpoint",
 ]

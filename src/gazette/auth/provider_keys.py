@@ -8,7 +8,7 @@ settings); else 403 "No LLM key configured. Provide your own key or request oper
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 from pydantic import BaseModel, SecretStr
 
@@ -36,6 +36,8 @@ class ProviderKey(BaseModel):
     credential_id: int | None = None  # None: the operator key from settings
     workspace_id: int
     user: str
+    rate_limit_rpm: int | None = None  # the credential's own limits
+    rate_limit_rpd: int | None = None
 
 
 class ProviderCall(BaseModel):
@@ -51,8 +53,17 @@ class ProviderKeys:
     def __init__(self, gz: Gazette) -> None:
         self._gz = gz
 
-    def acquire(self, principal: Principal, provider: str) -> ProviderKey:
+    @overload
+    def acquire(self, principal: Principal, provider: str) -> ProviderKey: ...
+
+    @overload
+    def acquire(self, principal: Principal, provider: str, *, required: bool) -> ProviderKey | None: ...
+
+    def acquire(self, principal: Principal, provider: str, *, required: bool = True) -> ProviderKey | None:
         """Resolve the key for a call to `provider` and count the call against its limits.
+
+        With `required=False` (a local server that needs no key) a missing key is `None`, not a
+        refusal; a stored key is still used and its limits still count.
 
         Raises:
             PermissionDeniedError: no `models:use` scope, or no key the principal may use.
@@ -60,11 +71,28 @@ class ProviderKeys:
             ConfigError: the vault cannot open the credential.
         """
         require_scope(principal, "models:use")
+        key = self.find(principal, provider)
+        if key is None:
+            if not required:
+                return None
+            raise PermissionDeniedError(NO_KEY_MESSAGE, details={"provider": provider.lower()})
+        if key.credential_id is not None:
+            self._gz.rate_limits.consume_credential(
+                key.credential_id, rpm=key.rate_limit_rpm, rpd=key.rate_limit_rpd, label=key.provider
+            )
+        return key
+
+    def find(self, principal: Principal, provider: str) -> ProviderKey | None:
+        """The key a call to `provider` would use, by the rule above, without counting a call.
+
+        Raises:
+            ConfigError: the vault cannot open the credential.
+        """
         provider = provider.lower()
         with self._gz.store.begin() as conn:
             workspace = find_workspace(conn, principal.workspace)
             if workspace is None:
-                raise PermissionDeniedError(NO_KEY_MESSAGE)
+                return None
             owners = [(principal.user, "own")]
             if principal.allow_operator_llm:
                 owners.append((OPERATOR_USER, "operator"))
@@ -72,31 +100,22 @@ class ProviderKeys:
                 row = token_rows.find_active_credential(conn, workspace.id, owner, provider)
                 if row is not None:
                     secret = self._gz.vault.reveal(conn, row.id, label=f"{provider}/{row.name}")
-                    key = ProviderKey(
+                    return ProviderKey(
                         provider=provider,
                         source=source,
                         secret=SecretStr(secret),
                         credential_id=row.id,
                         workspace_id=workspace.id,
                         user=principal.user,
+                        rate_limit_rpm=row.rate_limit_rpm,
+                        rate_limit_rpd=row.rate_limit_rpd,
                     )
-                    limits = (row.rate_limit_rpm, row.rate_limit_rpd)
-                    break
-            else:
-                configured = self._settings_key(provider) if principal.allow_operator_llm else None
-                if configured is None:
-                    raise PermissionDeniedError(NO_KEY_MESSAGE, details={"provider": provider})
-                key = ProviderKey(
-                    provider=provider,
-                    source="operator",
-                    secret=configured,
-                    workspace_id=workspace.id,
-                    user=principal.user,
-                )
-                limits = (None, None)
-        if key.credential_id is not None:
-            self._gz.rate_limits.consume_credential(key.credential_id, rpm=limits[0], rpd=limits[1], label=provider)
-        return key
+        configured = self._settings_key(provider) if principal.allow_operator_llm else None
+        if configured is None:
+            return None
+        return ProviderKey(
+            provider=provider, source="operator", secret=configured, workspace_id=workspace.id, user=principal.user
+        )
 
     def record_call(self, key: ProviderKey, *, endpoint: str, status_code: int) -> None:
         """Write one `rate_limit_log` row for a call made with `key`."""
@@ -137,6 +156,11 @@ class ProviderKeys:
         ]
 
     def _settings_key(self, provider: str) -> SecretStr | None:
-        if provider == "openai":
-            return self._gz.settings.providers.openai.api_key
-        return None
+        """The operator's key in settings (which the seeds' OPENAI_API_KEY etc. may fill)."""
+        providers = self._gz.settings.providers
+        keys = {
+            "openai": providers.openai.api_key,
+            "deepseek": providers.deepseek.api_key,
+            "anthropic": providers.anthropic.api_key,
+        }
+        return keys.get(provider)

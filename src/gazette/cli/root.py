@@ -18,6 +18,7 @@ from gazette.cli import (
     index_cmd,
     info_cmd,
     mcp_cmd,
+    models_cmd,
     serve_cmd,
     webhooks_cmd,
 )
@@ -89,6 +90,7 @@ app.command("read")(index_cmd.read)
 app.command("watch")(index_cmd.watch)
 app.add_typer(index_cmd.hooks_app, name="hooks")
 app.add_typer(webhooks_cmd.app, name="webhooks")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(auth_cmd.app, name="auth")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(config_cmd.app, name="config")
