@@ -27,12 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+STORE_URL: list[str] = []  # --store: the query part runs on this store instead of a SQLite file
 
-def gazette(home: Path) -> Any:
+
+def gazette(home: Path, **overrides: Any) -> Any:
     from gazette.app import Gazette
     from gazette.settings import load_settings
 
-    return Gazette(load_settings(home=str(home), log={"level": "warning"}).settings)
+    return Gazette(load_settings(home=str(home), log={"level": "warning"}, **overrides).settings)
 
 
 def raw_fts_floor(rows: list[tuple[str, str]]) -> tuple[float, Any]:
@@ -107,13 +109,11 @@ def hybrid_timings(work: Path, gz: Any, texts: list[str]) -> dict[str, float]:
     import numpy as np
     from sqlalchemy import update
 
-    from gazette.app import Gazette
-    from gazette.settings import load_settings
     from gazette.store import vectors
     from gazette.store.tables import repos
 
-    settings = load_settings(home=str(work / "home"), log={"level": "warning"}, embeddings={"provider": "local"})
-    hybrid = Gazette(settings.settings)
+    store = {"store": {"url": STORE_URL[0]}} if STORE_URL else {}
+    hybrid = gazette(work / "home", embeddings={"provider": "local"}, **store)
     embedder = hybrid.index.embedder
     assert embedder is not None
     size = len(embedder.embed(["warm up"])[0])
@@ -151,7 +151,7 @@ def query_run(chunks: int, queries: int, *, with_hybrid: bool = False) -> dict[s
     work = Path(tempfile.mkdtemp(prefix="gazette-query-"))
     words = vocabulary(30_000, rng)
     synthetic_corpus(work / "corpus", chunks, rng, words)
-    gz = gazette(work / "home")
+    gz = gazette(work / "home", **({"store": {"url": STORE_URL[0]}} if STORE_URL else {}))
     owner = gz.local_owner()
     started = time.perf_counter()
     report = gz.index.index_repo(owner, work / "corpus", "synthetic")
@@ -210,8 +210,12 @@ def main() -> None:
         "--hybrid", action="store_true", help="also time hybrid queries (needs the `local` extra: MiniLM on the CPU)"
     )
     parser.add_argument("--skip-stdlib", action="store_true", help="only the query and re-index parts")
+    parser.add_argument("--store", help="run the query part on this store URL (e.g. PostgreSQL with pgvector)")
     args = parser.parse_args()
-    print(f"{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · SQLite store, BM25 only\n")
+    if args.store:
+        STORE_URL.append(args.store)
+    where = "query part on " + args.store.split("://")[0] if args.store else "SQLite store"
+    print(f"{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · {where}\n")
     if not args.skip_stdlib:
         s = stdlib_run()
         ratio = s["floor_seconds"] / s["seconds"]
@@ -230,7 +234,8 @@ def main() -> None:
     print(f"| × floor (p95) | | {q['ours_p95'] / q['raw_p95']:.2f} |")
     if q["hybrid"]:
         h = q["hybrid"]
-        print(f"| gazette hybrid (MiniLM query + sqlite-vec + convex fusion) | {h['p50']:.2f} | {h['p95']:.2f} |")
+        vector_store = "pgvector HNSW" if STORE_URL else "sqlite-vec"
+        print(f"| gazette hybrid (MiniLM query + {vector_store} + convex fusion) | {h['p50']:.2f} | {h['p95']:.2f} |")
         print(f"| of which embedding the query (MiniLM, CPU), p50 | {h['embed_p50']:.2f} | |")
     print(
         f"\nsynthetic corpus indexed in {q['index_seconds']:.1f} s; "

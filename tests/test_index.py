@@ -210,7 +210,7 @@ def test_chunks_of_another_workspace_crowding_the_best_matches_do_not_hide_ours(
     assert len(gz.index.search(owner_b, "invoice", k=50)) == 50
 
 
-def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(home: Path, tmp_path: Path) -> None:
+def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(store_url: str, tmp_path: Path) -> None:
     from gazette.settings import load_settings
 
     docs = tmp_path / "docs"
@@ -218,14 +218,14 @@ def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(home: Pa
     for number in range(5):
         (docs / f"common{number}.md").write_text(f"# Page {number}\nThe service handles requests.\n")
     (docs / "rare.md").write_text("# Rare\nThe service rotates credentials nightly.\n")
-    pruned = Gazette(load_settings(index={"common_term_chunks": 3}).settings)
+    pruned = Gazette(load_settings(store={"url": store_url}, index={"common_term_chunks": 3}).settings)
     pruned.index.index_repo(pruned.local_owner(), docs, "docs")
     # "service" is in 6 chunks (> 3): only "credentials" decides what matches.
     assert [hit.path for hit in pruned.index.search(pruned.local_owner(), "service credentials")] == ["rare.md"]
     # A query of common terms only keeps them: it still finds everything.
     assert len(pruned.index.search(pruned.local_owner(), "service requests")) == 6
     pruned.close()
-    exact = Gazette(load_settings(index={"common_term_chunks": 1000}).settings)
+    exact = Gazette(load_settings(store={"url": store_url}, index={"common_term_chunks": 1000}).settings)
     hits = exact.index.search(exact.local_owner(), "service credentials")
     assert hits[0].path == "rare.md"
     assert len(hits) == 6

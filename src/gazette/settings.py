@@ -134,7 +134,7 @@ class IndexSettings(_Section):
         default=20_000,
         ge=1,
         description="Query terms found in more chunks than this are left out when rarer ones remain "
-        "(SQLite; bounds query time on large indexes).",
+        "(bounds query time on large indexes).",
     )
 
 

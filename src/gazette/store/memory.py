@@ -171,14 +171,14 @@ def search(
 ) -> list[Any]:
     """Best chunks for any of `terms` (already reduced to plain words), best first, with `score`.
 
-    On SQLite, terms found in more than `common_after` chunks are left out of the match when
-    rarer terms remain: the time of a query grows with the length of its terms' posting lists,
+    Terms found in more than `common_after` chunks are left out of the match when rarer terms
+    remain: the time of a query grows with the length of its terms' posting lists,
     while such frequent terms weigh little in BM25 (a dynamic stopword list). None keeps all.
     """
-    if conn.dialect.name != "sqlite":
-        return _search_postgres(conn, workspace_id=workspace_id, repo_id=repo_id, terms=terms, limit=limit)
     if common_after is not None and len(terms) > 1:
         terms = _selective_terms(conn, terms, common_after)
+    if conn.dialect.name != "sqlite":
+        return _search_postgres(conn, workspace_id=workspace_id, repo_id=repo_id, terms=terms, limit=limit)
     params: dict[str, Any] = {"match": fts5_match(terms), "workspace": workspace_id, "limit": limit}
     if repo_id is not None:
         params["repo"] = repo_id
@@ -217,12 +217,19 @@ def _sqlite_statement(repo_id: int | None, *, windowed: bool) -> Any:
 
 def _selective_terms(conn: Connection, terms: list[str], cap: int) -> list[str]:
     """`terms` without those in more than `cap` chunks; all of them if none is rarer."""
-    # Counting stops at cap + 1, so the cost is bounded whatever the term (and FTS5 stems it).
-    count = text("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH :match LIMIT :stop)")
+    # Counting stops at cap + 1, so the cost is bounded whatever the term (and the index stems it).
+    if conn.dialect.name == "sqlite":
+        count = text("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH :match LIMIT :stop)")
+        matches = [fts5_match([term]) for term in terms]
+    else:
+        count = text(
+            "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tsv @@ to_tsquery('english', :match) LIMIT :stop) hits"
+        )
+        matches = [tsquery([term]) for term in terms]
     rare = [
         term
-        for term in terms
-        if conn.execute(count, {"match": fts5_match([term]), "stop": cap + 1}).scalar_one() <= cap
+        for term, match in zip(terms, matches, strict=True)
+        if not match or conn.execute(count, {"match": match, "stop": cap + 1}).scalar_one() <= cap
     ]
     return rare or terms
 
