@@ -82,7 +82,7 @@ def parse_commands(text: str) -> list[Command]:
         except _UnexpectedCharError:
             raise _broken(line, state, "".join(buffer), char) from None
         if following is not state:
-            word = "".join(buffer)
+            word = "".join(buffer) if state is not _State.VALUE else ""
             if state is _State.NAME:
                 lowered = word.lower()
                 if lowered not in INSTRUCTIONS:
@@ -104,10 +104,10 @@ def parse_commands(text: str) -> list[Command]:
                     raise _error(line, f"MESSAGE role must be one of {', '.join(ROLES)}, not {word!r}")
                 role = word
             elif state is _State.VALUE:
-                value = _unquote(word.strip())
-                if value is None or (kept is not None and kept in _BLANK):
-                    # Inside a quote, or a blank within an unquoted value: the value goes on.
-                    buffer.append(kept or "")
+                # A blank never ends a value; a line break ends it unless a quote is still open.
+                value = None if char in _BLANK else _closed(buffer)
+                if value is None:
+                    buffer.append(char)
                     continue
                 commands.append(Command(name=name, value=value, line=start, role=role))
                 role = None
@@ -193,6 +193,22 @@ def _step(char: str, state: _State) -> tuple[_State, str | None]:
     if char in _NEWLINE:
         return _State.NIL, None
     return _State.COMMENT, None
+
+
+def _closed(buffer: list[str]) -> str | None:
+    """`_unquote` of the value read so far, without joining a long quoted value at every line break."""
+    start = 0
+    while start < len(buffer) and buffer[start].isspace():
+        start += 1
+    end = len(buffer)
+    while end > start and buffer[end - 1].isspace():
+        end -= 1
+    opening = "".join(buffer[start : start + 3])
+    if opening.startswith('"'):
+        quote = '"""' if opening == '"""' else '"'
+        if end - start < 2 * len(quote) or "".join(buffer[end - len(quote) : end]) != quote:
+            return None
+    return _unquote("".join(buffer).strip())
 
 
 def _unquote(text: str) -> str | None:
