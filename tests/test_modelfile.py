@@ -1,17 +1,19 @@
-"""Modelfiles (`gz.training`, `gazette training modelfile|create`): written as Ollama reads them, and sent
-to a real local server speaking Ollama's `/api/create` and `/api/blobs` (tests/model_servers.py)."""
+"""Modelfiles (`gz.training`, `gazette training modelfile|create`): written and read by the documented
+format (gazette.training.syntax), and sent to a real local server speaking Ollama's `/api/create` and
+`/api/blobs` (tests/model_servers.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gazette.app import Gazette
@@ -21,7 +23,7 @@ from gazette.providers import CreateProgress
 from gazette.settings import load_settings
 from gazette.training import ModelfileSpec, parse_modelfile, render_modelfile
 from gazette.training import modelfile as modelfile_module
-from gazette.training.syntax import parse_commands
+from gazette.training.syntax import Command, parse_commands, render_value
 from tests.model_servers import ModelServer
 
 HEADER = (
@@ -59,7 +61,7 @@ def test_the_default_modelfile_carries_the_seeds_8gb_settings() -> None:
     assert render_modelfile(ModelfileSpec(base="llama3.2")) == HEADER + "FROM llama3.2\n" + SEED_PARAMETERS
 
 
-def test_adapter_stop_and_system_are_written_in_ollamas_syntax(adapter: Path) -> None:
+def test_adapter_stop_and_system_are_written_in_modelfile_syntax(adapter: Path) -> None:
     spec = ModelfileSpec(
         base="qwen2.5:7b",
         adapter=adapter,
@@ -76,7 +78,7 @@ def test_adapter_stop_and_system_are_written_in_ollamas_syntax(adapter: Path) ->
         + f"ADAPTER {adapter.resolve()}\n"
         + "PARAMETER num_ctx 4096\nPARAMETER num_predict -1\nPARAMETER temperature 0.2\nPARAMETER repeat_penalty 1.0\n"
         + "PARAMETER stop <|im_end|>\n"
-        + 'PARAMETER stop "### User: "\n'
+        + 'PARAMETER stop """### User: """\n'
         + 'SYSTEM """You are "terse".\nAnswer in one line."""\n'
     )
 
@@ -94,37 +96,109 @@ def test_what_is_written_reads_back_as_written(adapter: Path) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("system", "line"),
-    [
-        ("Be brief.", 'SYSTEM """Be brief."""'),
-        ('Say "hi"', 'SYSTEM """Say "hi""""'),  # Ollama takes the last three quotes as the closing ones
-        ('Docstrings use """ here.', 'SYSTEM """Docstrings use """ here."""'),
-        ('The last line ends in\n"""', 'SYSTEM """The last line ends in\n""""""'),
-    ],
-)
-def test_a_system_prompt_is_triple_quoted_and_keeps_its_quotes(system: str, line: str) -> None:
-    text = render_modelfile(ModelfileSpec(base="llama3.2", system=system))
-    assert text.endswith(line + "\n")
-    assert parse_modelfile(text).system == system
+SPELLINGS = [
+    # (text, prefer_triple, spelling)
+    ("Be brief.", False, "Be brief."),
+    ("Be brief.", True, '"""Be brief."""'),
+    ('tab\tinside, ends in a quote"', False, 'tab\tinside, ends in a quote"'),
+    ('a "quoted" word', False, 'a "quoted" word'),
+    ("café\u00a0\u2028", False, '"""café\u00a0\u2028"""'),  # Unicode spaces at an end: quoted, to be safe
+    (" x ", False, '""" x """'),
+    ("\ttab first", False, '"""\ttab first"""'),
+    ('"quoted" first', False, '""""quoted" first"""'),
+    ("two\nlines", False, '"""two\nlines"""'),
+    ("", False, '""""""'),
+    ('Say "hi"', True, '"""Say "hi""""'),  # only the last three quotes close it
+    ('Docstrings use """ here.', True, '"""Docstrings use """ here."""'),
+    ('The last line ends in\n"""', True, '"""The last line ends in\n""""""'),
+    ('a line ending in a quote"\nand one in two""\n', True, '"""a line ending in a quote"\nand one in two""\n"""'),
+    ('"""', False, '"""""""""'),
+    ("# not a comment\n\n  kept as written  ", True, '"""# not a comment\n\n  kept as written  """'),
+]
+
+
+@pytest.mark.parametrize(("text", "prefer_triple", "spelling"), SPELLINGS)
+def test_a_value_is_written_bare_or_triple_quoted_and_reads_back(text: str, prefer_triple: bool, spelling: str) -> None:
+    assert render_value(text, what="the text", prefer_triple=prefer_triple) == spelling
+    assert [command.value for command in parse_commands(f"FROM x\nSYSTEM {spelling}\nLICENSE MIT\n")] == [
+        "x",
+        text,
+        "MIT",
+    ]
+
+
+UNWRITABLE = [
+    # (text, message)
+    (
+        'Write docstrings as\n"""\nand nothing else',
+        'line 2 of the text (\'"""\') ends in """, which would end the value there (a Modelfile has no escape '
+        "character): put something after those quotes on that line, or write ''' instead",
+    ),
+    ('first line """ \t\nsecond', 'line 1 of the text (\'first line """ \\t\') ends in """'),
+    (
+        "bell\x07",
+        "the text contains the control character U+0007 at character 5 (line 1, column 5): remove it "
+        "(a Modelfile holds only text)",
+    ),
+    ("ok\nnul \x00", "the text contains the control character U+0000 at character 8 (line 2, column 5)"),
+    ("delete\x7f", "control character U+007F at character 7"),
+    ("next line\x85", "control character U+0085 at character 10"),
+    ("windows\r\nline", "control character U+000D at character 8 (line 1, column 8): write line breaks as \\n alone"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), UNWRITABLE)
+def test_a_text_no_spelling_carries_is_refused_saying_what_to_change(text: str, message: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        render_value(text, what="the text")
+    assert message in refused.value.message
+
+
+def test_a_system_prompt_is_always_triple_quoted() -> None:
+    text = render_modelfile(ModelfileSpec(base="llama3.2", system='Say "hi"'))
+    assert text.endswith('\nSYSTEM """Say "hi""""\n')
+    assert parse_modelfile(text).system == 'Say "hi"'
 
 
 def test_a_system_prompt_with_a_line_ending_in_a_triple_quote_is_refused() -> None:
-    """Modelfiles have no escape character: Ollama would end the prompt there and read the rest as commands."""
-    with pytest.raises(InvalidInputError, match=r"a line of it ends in a triple quote.*rephrase"):
+    """Modelfiles have no escape character: the prompt would end there and the rest be read as commands."""
+    with pytest.raises(InvalidInputError, match=r"line 2 of the system prompt .* ends in \"\"\".*write ''' instead"):
         render_modelfile(ModelfileSpec(base="llama3.2", system='Write docstrings as\n"""\nand nothing else'))
 
 
-@given(st.text(alphabet='ab "\t\n#', max_size=24))
-def test_every_system_prompt_reads_back_unchanged_or_is_refused_for_its_triple_quote(system: str) -> None:
-    lines = re.split(r"[\r\n]", system)
-    unwritable = any(line.rstrip(" \t").endswith('"""') for line in lines[:-1])
+def refused_by_the_writers_rule(text: str) -> bool:
+    """The writer's rule, restated: a control character other than tab and line feed, or a line other than
+    the last that ends (before spaces and tabs) in a triple quote."""
+    control = any(unicodedata.category(char) == "Cc" and char not in "\t\n" for char in text)
+    return control or any(line.rstrip(" \t").endswith('"""') for line in text.split("\n")[:-1])
+
+
+FRAGMENTS = st.sampled_from([*'ab \t\n\n""#\r\x07\x85\u00a0\u2028é', '""', '"""', '"""', "FROM x", "SYSTEM "])
+TEXTS = st.lists(FRAGMENTS, max_size=16).map("".join)
+
+
+@settings(max_examples=500)
+@given(TEXTS, st.booleans(), st.sampled_from(["SYSTEM", "template", "PARAMETER stop", "MESSAGE user", "License"]))
+def test_every_text_reads_back_unchanged_or_is_refused_by_the_writers_rule(
+    text: str, prefer_triple: bool, command: str
+) -> None:
+    try:
+        spelling = render_value(text, what="the text", prefer_triple=prefer_triple)
+    except InvalidInputError:
+        assert refused_by_the_writers_rule(text)
+        return
+    assert not refused_by_the_writers_rule(text)
+    commands = parse_commands(f"FROM x\n{command} {spelling}\n# done\nLICENSE MIT\n")
+    assert [command.value for command in commands] == ["x", text, "MIT"]
+
+
+@given(TEXTS)
+def test_every_system_prompt_reads_back_unchanged_or_is_refused(system: str) -> None:
     try:
         text = render_modelfile(ModelfileSpec(base="llama3.2", system=system))
     except InvalidInputError:
-        assert unwritable or not system.strip()
+        assert refused_by_the_writers_rule(system) or not system.strip()
         return
-    assert not unwritable
     assert parse_modelfile(text).system == system
 
 
@@ -139,8 +213,9 @@ BAD_SPECS: dict[str, tuple[dict[str, Any], str]] = {
     "no penalty": ({"repeat_penalty": 0.0}, "--repeat-penalty 0.0 is out of range"),
     "NaN": ({"temperature": float("nan")}, "--temperature nan is out of range"),
     "empty stop": ({"stop": [""]}, "a stop sequence is empty"),
+    "stop with a control character": ({"stop": ["\x1b["]}, "the stop sequence contains the control character U+001B"),
     "empty system": ({"system": "\n "}, "the system prompt is empty"),
-    "control character": ({"system": "bell\x07"}, "characters that Ollama's parser drops"),
+    "control character": ({"system": "bell\x07"}, "the system prompt contains the control character U+0007 at"),
 }
 
 
@@ -170,28 +245,43 @@ def test_the_adapter_must_be_an_existing_gguf_file(tmp_path: Path, name: str, me
 # --------------------------------------------------------------------------- reading
 
 
-def test_commands_are_read_as_ollama_reads_them() -> None:
+def test_commands_are_read_line_by_line_with_their_values() -> None:
     text = (
-        "# a comment\n"
+        "\ufeff# a comment\n"
+        "\n"
+        "   # an indented comment\n"
         "FROM   llama3.2  \n"
-        "PARAMETER stop <|eot_id|>\n"
-        'PARAMETER stop "User: "\n'
+        "parameter stop <|eot_id|>\n"
+        'Parameter\tstop "User: "\n'
         'PARAMETER stop """\n"""\n'
-        'TEMPLATE """{{ .System }}\n{{ .Prompt }}"""   \n'
-        "MESSAGE user What is a Modelfile?\n"
+        'TEMPLATE """{{ .System }}\n'
+        "\n"
+        "# kept: inside quotes\n"
+        '{{ .Prompt }}"""   \n'
+        "  MESSAGE User What is a Modelfile?\n"
+        'message assistant "A recipe\n'
+        'for a model."\n'
         'LICENSE "MIT"\n'
-        'SYSTEM Plain words, with "quotes" inside\n'
+        'SYSTEM Plain words, with "quotes" inside"\n'
+        'system """ends on its first line"""\n'
+        "requires 0.6.0\n"
     )
-    assert [(command.name, command.value, command.line) for command in parse_commands(text)] == [
-        ("model", "llama3.2", 2),
-        ("stop", "<|eot_id|>", 3),
-        ("stop", "User: ", 4),
-        ("stop", "\n", 5),
-        ("template", "{{ .System }}\n{{ .Prompt }}", 7),
-        ("message", "What is a Modelfile?", 9),
-        ("license", "MIT", 10),
-        ("system", 'Plain words, with "quotes" inside', 11),
+    commands = parse_commands(text)
+    assert [(c.instruction, c.name, c.role, c.value, c.line) for c in commands] == [
+        ("from", None, None, "llama3.2", 4),
+        ("parameter", "stop", None, "<|eot_id|>", 5),
+        ("parameter", "stop", None, "User: ", 6),
+        ("parameter", "stop", None, "\n", 7),
+        ("template", None, None, "{{ .System }}\n\n# kept: inside quotes\n{{ .Prompt }}", 9),
+        ("message", None, "user", "What is a Modelfile?", 13),
+        ("message", None, "assistant", "A recipe\nfor a model.", 14),
+        ("license", None, None, "MIT", 16),
+        ("system", None, None, 'Plain words, with "quotes" inside"', 17),
+        ("system", None, None, "ends on its first line", 18),
+        ("requires", None, None, "0.6.0", 19),
     ]
+    assert parse_commands(text.replace("\n", "\r\n")) == commands
+    assert parse_commands(text.replace("\n", "\r")) == commands
 
 
 def test_a_modelfile_becomes_the_typed_fields_of_api_create() -> None:
@@ -202,35 +292,102 @@ def test_a_modelfile_becomes_the_typed_fields_of_api_create() -> None:
         "MESSAGE user Hello\nMESSAGE assistant Hi!\n"
         "LICENSE MIT\nLICENSE Apache-2.0\n"
         "REQUIRES 0.6.0\n"
+        'system """Answer briefly.\nIn French."""\n'
+        'TEMPLATE "{{ .Prompt }}"\n'
+        "PARAMETER num_predict -1\nPARAMETER use_mmap TRUE\nPARAMETER top_k 40\n"
     )
     assert parsed.parameters == {
         "num_ctx": 8192,
         "temperature": 0.3,
-        "use_mmap": False,
+        "use_mmap": True,
         "stop": ["<|eot_id|>", "</s>"],
+        "num_predict": -1,
+        "top_k": 40,
     }
     assert [message.model_dump() for message in parsed.messages] == [
         {"role": "user", "content": "Hello"},
         {"role": "assistant", "content": "Hi!"},
     ]
+    assert (parsed.base, parsed.system, parsed.template) == ("llama3.2", "Answer briefly.\nIn French.", "{{ .Prompt }}")
     assert parsed.license == ["MIT", "Apache-2.0"]
     assert parsed.extra == {"requires": "0.6.0"}
     assert parsed.warnings == ["line 7: parameter mirostat is deprecated; Ollama ignores it"]
 
 
+KNOWN = "FROM, ADAPTER, PARAMETER, TEMPLATE, SYSTEM, LICENSE, MESSAGE, DRAFT, REQUIRES, RENDERER, PARSER"
+NO_FROM = "the Modelfile has no FROM line: start it with `FROM <model>`, e.g. FROM llama3.2"
+NEVER_CLOSED = "the value opened with {} here is never closed: end its last line with {} (a quoted value ends at the first line that ends in its quote)"  # noqa: E501
 BAD_MODELFILES = {
-    "no FROM": ("PARAMETER num_ctx 2048\n", "the Modelfile has no FROM line"),
-    "unknown instruction": ("FROM x\nSYSTEMS hi\n", "Modelfile line 2: unknown instruction 'SYSTEMS'"),
-    "FROM without a value": ("FROM\n", "Modelfile line 2: FROM needs a value on the same line"),
-    "parameter without a value": ("FROM x\nPARAMETER num_ctx\n", "PARAMETER num_ctx needs a value"),
-    "bad parameter name": ("FROM x\nPARAMETER num-ctx 1\n", "line 2: unexpected '-' after PARAMETER num"),
-    "unclosed quote": ('FROM x\nSYSTEM """Be brief.""\n', 'line 2: a quoted value is never closed (a `"`'),
-    "bad role": ("FROM x\nMESSAGE robot hi\n", "line 2: MESSAGE role must be one of system, user, assistant"),
-    "unknown parameter": ("FROM x\nPARAMETER num_gqa 8\n", "line 2: PARAMETER num_gqa is not a parameter Ollama"),
-    "not a number": ("FROM x\n\nPARAMETER temperature warm\n", "line 3: PARAMETER temperature 'warm' is not a number"),
-    "not whole": ("FROM x\nPARAMETER num_ctx 2048.5\n", "PARAMETER num_ctx '2048.5' is not a whole number"),
-    "out of range": ("FROM x\nPARAMETER num_ctx 64\n", "line 2: PARAMETER num_ctx 64 is out of range"),
-    "not a bool": ("FROM x\nPARAMETER use_mmap maybe\n", "PARAMETER use_mmap 'maybe' is not true or false"),
+    "empty": ("", NO_FROM),
+    "only comments": ("# FROM llama3.2\n\n", NO_FROM),
+    "no FROM": ("PARAMETER num_ctx 2048\n", NO_FROM),
+    "unknown instruction": (
+        "FROM x\nSYSTEMS hi\n",
+        f"Modelfile line 2: unknown instruction 'SYSTEMS': start the line with one of {KNOWN}, then a space",
+    ),
+    "no space after the instruction": ('FROM x\nSYSTEM"hi"\n', "Modelfile line 2: unknown instruction 'SYSTEM\"hi\"'"),
+    "FROM without a value": ("FROM\n", "Modelfile line 1: FROM needs a value on the same line: `FROM <value>`"),
+    "value on the next line": (
+        "FROM x\nSYSTEM  \t\nBe brief.\n",
+        "Modelfile line 2: SYSTEM needs a value on the same line: `SYSTEM <value>`",
+    ),
+    "PARAMETER alone": (
+        "FROM x\nPARAMETER\n",
+        "Modelfile line 2: PARAMETER needs a name and a value, e.g. `PARAMETER num_ctx 4096`",
+    ),
+    "PARAMETER without a value": (
+        "FROM x\nPARAMETER num_ctx \n",
+        "Modelfile line 2: PARAMETER num_ctx needs a value on the same line: `PARAMETER num_ctx <value>`",
+    ),
+    "MESSAGE alone": (
+        "FROM x\n\nMESSAGE\n",
+        "Modelfile line 3: MESSAGE needs a role (system, user or assistant) and a text: `MESSAGE user Hello`",
+    ),
+    "unknown role": (
+        "FROM x\nMESSAGE robot hi\n",
+        "Modelfile line 2: MESSAGE role 'robot' is unknown: use system, user or assistant",
+    ),
+    "MESSAGE without a text": (
+        "FROM x\nMESSAGE user\n",
+        "Modelfile line 2: MESSAGE user needs a value on the same line: `MESSAGE user <value>`",
+    ),
+    "unclosed triple quote": (
+        'FROM x\nSYSTEM """Be brief.""\nPARAMETER num_ctx 2048\n',
+        "Modelfile line 2: " + NEVER_CLOSED.format('"""', '"""'),
+    ),
+    "unclosed quote over lines": (
+        'FROM x\n\nTEMPLATE "{{ .Prompt }}\n\nmore\n',
+        "Modelfile line 3: " + NEVER_CLOSED.format('"', '"'),
+    ),
+    "quote closed before the end of its line": ('FROM x\nSYSTEM "a" b\n', "Modelfile line 2: the value opened with"),
+    "control character": (
+        "FROM x\nSYSTEM bell\x07\n",
+        "Modelfile line 2: control character U+0007 at column 12: remove it (only tabs are allowed)",
+    ),
+    "unknown parameter": (
+        "FROM x\nPARAMETER num_gqa 8\n",
+        "Modelfile line 2: PARAMETER num_gqa is not a parameter Ollama knows; known: frequency_penalty, main_gpu",
+    ),
+    "parameter name with a dash": (
+        "FROM x\nPARAMETER num-ctx 1\n",
+        "Modelfile line 2: PARAMETER num-ctx is not a parameter Ollama knows",
+    ),
+    "not a number": (
+        "FROM x\n\nPARAMETER temperature warm\n",
+        "Modelfile line 3: PARAMETER temperature 'warm' is not a number",
+    ),
+    "not whole": (
+        "FROM x\nPARAMETER num_ctx 2048.5\n",
+        "Modelfile line 2: PARAMETER num_ctx '2048.5' is not a whole number",
+    ),
+    "out of range": (
+        "FROM x\nPARAMETER num_ctx 64\n",
+        "Modelfile line 2: PARAMETER num_ctx 64 is out of range: use 256 to 131072",
+    ),
+    "not a bool": (
+        "FROM x\nPARAMETER use_mmap maybe\n",
+        "Modelfile line 2: PARAMETER use_mmap 'maybe' is not true or false",
+    ),
 }
 
 
@@ -239,7 +396,26 @@ def test_a_bad_modelfile_is_refused_naming_the_line(case: tuple[str, str]) -> No
     text, message = case
     with pytest.raises(InvalidInputError) as refused:
         parse_modelfile(text)
-    assert message in refused.value.message
+    assert refused.value.message.startswith(message)
+    line = re.search(r"line (\d+)", message)
+    if line:
+        assert refused.value.details["line"] == int(line[1])
+
+
+@given(
+    st.lists(st.sampled_from(["FROM x", "SYSTEM", "PARAMETER", " stop", " ", "\n", '"', '"""', "#", "\r"])).map("".join)
+)
+def test_any_text_is_read_or_refused_with_an_invalid_input_error(text: str) -> None:
+    commands: list[Command] | InvalidInputError
+    try:
+        commands = parse_commands(text)
+    except InvalidInputError as refused:
+        commands = refused
+    if isinstance(commands, InvalidInputError):
+        assert commands.message.startswith("Modelfile line ")
+    else:
+        lines = [command.line for command in commands]
+        assert lines == sorted(set(lines))
 
 
 # --------------------------------------------------------------------------- gazette training modelfile

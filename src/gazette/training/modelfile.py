@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gazette.errors import InvalidInputError
-from gazette.training.syntax import ROLES, Command, parse_commands, render_value
+from gazette.training.syntax import Command, parse_commands, render_value
 
 DEFAULT_NUM_CTX = 2048
 DEFAULT_NUM_PREDICT = 512
@@ -144,29 +144,53 @@ def render_modelfile(spec: ModelfileSpec) -> str:
 
 
 def parse_modelfile(text: str) -> Modelfile:
-    """Read a Modelfile as Ollama does, with its parameters typed as `/api/create` takes them.
+    """Read a Modelfile (see `gazette.training.syntax`), with its parameters typed as `/api/create` takes them.
 
     Raises:
         InvalidInputError: a syntax error (with its line), no FROM, an unknown parameter, a value
             of the wrong type or out of range, or an unknown MESSAGE role.
     """
-    fields: dict[str, Any] = {"license": [], "messages": [], "parameters": {}, "extra": {}, "warnings": []}
+    base: str | None = None
+    single: dict[str, str] = {}  # adapter, system, template, draft: the last one written counts
+    licenses: list[str] = []
+    messages: list[Message] = []
+    parameters: dict[str, Any] = {}
+    extra: dict[str, str] = {}
+    warnings: list[str] = []
     for command in parse_commands(text):
-        if command.name == "model":
-            fields["base"] = command.value
-        elif command.name in ("adapter", "system", "template", "draft"):
-            fields[command.name] = command.value
-        elif command.name == "license":
-            fields["license"].append(command.value)
-        elif command.name == "message":
-            fields["messages"].append(Message(role=command.role or ROLES[0], content=command.value))
-        elif command.name in ("renderer", "parser", "requires"):
-            fields["extra"][command.name] = command.value
-        elif command.name in DEPRECATED_PARAMETERS:
-            fields["warnings"].append(f"line {command.line}: parameter {command.name} is deprecated; Ollama ignores it")
+        kind = command.instruction
+        if kind == "from":
+            base = command.value
+        elif kind == "license":
+            licenses.append(command.value)
+        elif kind == "message":
+            assert command.role is not None  # the reader sets it for every MESSAGE
+            messages.append(Message(role=command.role, content=command.value))
+        elif kind == "parameter":
+            name = command.name
+            assert name is not None  # the reader sets it for every PARAMETER
+            if name in DEPRECATED_PARAMETERS:
+                warnings.append(f"line {command.line}: parameter {name} is deprecated; Ollama ignores it")
+            else:
+                _add_parameter(parameters, name, command)
+        elif kind in ("renderer", "parser", "requires"):
+            extra[kind] = command.value
         else:
-            _add_parameter(fields["parameters"], command)
-    return Modelfile(**fields)
+            single[kind] = command.value
+    if base is None:
+        raise InvalidInputError("the Modelfile has no FROM line: start it with `FROM <model>`, e.g. FROM llama3.2")
+    return Modelfile(
+        base=base,
+        adapter=single.get("adapter"),
+        system=single.get("system"),
+        template=single.get("template"),
+        draft=single.get("draft"),
+        license=licenses,
+        messages=messages,
+        parameters=parameters,
+        extra=extra,
+        warnings=warnings,
+    )
 
 
 def check_model_name(name: str, what: str) -> str:
@@ -244,16 +268,17 @@ def read_text_file(path: Path, what: str) -> str:
     return text.strip()
 
 
-def _add_parameter(parameters: dict[str, Any], command: Command) -> None:
-    kind = PARAMETER_TYPES.get(command.name)
-    where = f"Modelfile line {command.line}: PARAMETER {command.name}"
+def _add_parameter(parameters: dict[str, Any], name: str, command: Command) -> None:
+    """Add `PARAMETER name value` to `parameters`, typed (a `stop` adds to the list of them)."""
+    kind = PARAMETER_TYPES.get(name)
+    where = f"Modelfile line {command.line}: PARAMETER {name}"
+    details = {"line": command.line, "parameter": name}
     if kind is None:
         raise InvalidInputError(
-            f"{where} is not a parameter Ollama knows; known: {', '.join(sorted(PARAMETER_TYPES))}",
-            details={"line": command.line, "parameter": command.name},
+            f"{where} is not a parameter Ollama knows; known: {', '.join(sorted(PARAMETER_TYPES))}", details=details
         )
     if kind is list:
-        parameters.setdefault(command.name, []).append(command.value)
+        parameters.setdefault(name, []).append(command.value)
         return
     value: int | float | bool
     try:
@@ -265,9 +290,11 @@ def _add_parameter(parameters: dict[str, Any], command: Command) -> None:
             value = float(command.value)
     except (KeyError, ValueError):
         expected = {bool: "true or false", int: "a whole number", float: "a number"}[kind]
-        raise InvalidInputError(
-            f"{where} {command.value!r} is not {expected}", details={"line": command.line, "parameter": command.name}
-        ) from None
+        raise InvalidInputError(f"{where} {command.value!r} is not {expected}", details=details) from None
     if not isinstance(value, bool):
-        check_range(command.name, value, where)
-    parameters[command.name] = value
+        try:
+            check_range(name, value, where)
+        except InvalidInputError as exc:
+            exc.details["line"] = command.line
+            raise
+    parameters[name] = value

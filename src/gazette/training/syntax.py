@@ -1,247 +1,192 @@
-"""Ollama's Modelfile grammar: text <-> commands, read exactly as Ollama's own parser reads it.
+"""The Modelfile format: text <-> commands, as docs/models.md ("Modelfile syntax") describes it.
 
-A Modelfile is a list of `INSTRUCTION value` commands (`FROM`, `ADAPTER`, `PARAMETER name value`,
-`SYSTEM`, `TEMPLATE`, `LICENSE`, `MESSAGE role value`, ...); `#` starts a comment line. A value runs
-to the end of its line, or is quoted: `"..."` or `\"\"\"...\"\"\"`, which may span lines. Ollama has
-no escape character: a quoted value ends at the first line that ends in its closing quote. So
-`render_value` picks a spelling that reads back unchanged, and refuses a text that no spelling can
-carry (one of several lines that ends in a triple quote).
+Each command starts on a new line: `INSTRUCTION value` (the instruction in any case), `PARAMETER
+name value` or `MESSAGE role value`; blank lines and lines whose first non-blank character is `#`
+are skipped. A value is written one of three ways:
 
-The reader follows the state machine of Ollama's `parser/parser.go` (ParseFile) rune by rune, so
-that what Gazette validates before sending is what Ollama would have read.
+- bare: the rest of the line, without the spaces and tabs around it;
+- `"text"`: the text runs from the opening quote to the first line that ends in `"`, which may be
+  the opening line itself;
+- `\"\"\"text\"\"\"`: the same with three quotes; line breaks inside are kept.
+
+Spaces and tabs after a closing quote are ignored. There is no escape character, so a quoted text
+cannot go on past a line that ends in its quote. `render_value` therefore writes a text bare when
+it can, else between triple quotes, and refuses what no spelling carries: a line other than the
+last that ends in `\"\"\"`, or a control character.
+
+Line breaks are `\\n`, `\\r\\n` or `\\r`; a Modelfile holds no other control character than tab.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from enum import Enum, auto
 
 from gazette.errors import InvalidInputError
 
 INSTRUCTIONS = (
     "from",
-    "license",
+    "adapter",
+    "parameter",
     "template",
     "system",
-    "adapter",
+    "license",
+    "message",
     "draft",
+    "requires",
     "renderer",
     "parser",
-    "parameter",
-    "message",
-    "requires",
 )
 ROLES = ("system", "user", "assistant")
-_BLANK = " \t"
-_NEWLINE = "\r\n"
+
+BLANKS = " \t"
+TRIPLE = '"""'
+_QUOTES = (TRIPLE, '"')  # the longer opening first: `"""` is not a `"` followed by text
+_ALLOWED_CONTROLS = "\t\n"
 
 
 @dataclass(frozen=True)
 class Command:
-    """One instruction as Ollama names it: `model` for FROM, the parameter's name for PARAMETER."""
+    """One command of a Modelfile.
 
-    name: str
+    `instruction` is lower-case (`from`, `parameter`, `message`, ...); `name` is the parameter's
+    name for PARAMETER, `role` the role for MESSAGE; `line` is where the command starts (1-based).
+    """
+
+    instruction: str
     value: str
     line: int
-    role: str | None = None  # MESSAGE only
-
-
-class _State(Enum):
-    NIL = auto()
-    NAME = auto()
-    VALUE = auto()
-    PARAMETER = auto()
-    MESSAGE = auto()
-    COMMENT = auto()
-
-
-class _UnexpectedCharError(Exception):
-    """A character that cannot follow an instruction or a name (a line that stops before its value)."""
+    name: str | None = None
+    role: str | None = None
 
 
 def parse_commands(text: str) -> list[Command]:
-    """The commands of a Modelfile, read as Ollama reads them.
+    """The commands of a Modelfile, in order.
 
     Raises:
-        InvalidInputError: an unknown instruction, a bad MESSAGE role, a missing value, an
-            unclosed quote, or no FROM line; the message names the line.
+        InvalidInputError: an unknown instruction, a missing value, a PARAMETER without name or value,
+            a MESSAGE with an unknown role, a quoted value that is never closed, or a control
+            character; the message names the line and what to change.
     """
-    text = text.removeprefix("\ufeff")
+    lines = _lines(text)
     commands: list[Command] = []
-    state = _State.NIL
-    buffer: list[str] = []
-    name = ""
-    role: str | None = None
-    line = 1
-    start = 1
-    for char in text:
-        if char in _NEWLINE:
-            line += 1
-        try:
-            following, kept = _step(char, state)
-        except _UnexpectedCharError:
-            raise _broken(line, state, "".join(buffer), char) from None
-        if following is not state:
-            word = "".join(buffer) if state is not _State.VALUE else ""
-            if state is _State.NAME:
-                lowered = word.lower()
-                if lowered not in INSTRUCTIONS:
-                    raise _unknown(line, word)
-                start = line
-                if lowered == "from":
-                    name = "model"
-                elif lowered == "parameter":
-                    following = _State.PARAMETER
-                elif lowered == "message":
-                    following = _State.MESSAGE
-                    name = lowered
-                else:
-                    name = lowered
-            elif state is _State.PARAMETER:
-                name = word
-            elif state is _State.MESSAGE:
-                if word not in ROLES:
-                    raise _error(line, f"MESSAGE role must be one of {', '.join(ROLES)}, not {word!r}")
-                role = word
-            elif state is _State.VALUE:
-                # A blank never ends a value; a line break ends it unless a quote is still open.
-                value = None if char in _BLANK else _closed(buffer)
-                if value is None:
-                    buffer.append(char)
-                    continue
-                commands.append(Command(name=name, value=value, line=start, role=role))
-                role = None
-            buffer = []
-            state = following
-        if kept is not None and kept.isprintable():
-            buffer.append(kept)
-    if state is _State.VALUE:
-        value = _unquote("".join(buffer).strip())
-        if value is None:
-            raise _error(start, 'a quoted value is never closed (a `"` or `"""` is missing)')
-        commands.append(Command(name=name, value=value, line=start, role=role))
-    elif state not in (_State.NIL, _State.COMMENT):
-        raise _error(line, "the last instruction has no value")
-    if not any(command.name == "model" for command in commands):
-        raise InvalidInputError("the Modelfile has no FROM line: start it with `FROM <model>`, e.g. FROM llama3.2")
+    number = 0  # lines[number] is the next line to read; its line number is number + 1
+    while number < len(lines):
+        start = number + 1
+        line = lines[number].lstrip(BLANKS)
+        number += 1
+        if not line or line.startswith("#"):
+            continue
+        word, rest = _first_word(line)
+        instruction = word.lower()
+        if instruction not in INSTRUCTIONS:
+            known = ", ".join(each.upper() for each in INSTRUCTIONS)
+            raise _error(start, f"unknown instruction {word!r}: start the line with one of {known}, then a space")
+        name = role = None
+        if instruction == "parameter":
+            name, rest = _first_word(rest)
+            if not name:
+                raise _error(start, "PARAMETER needs a name and a value, e.g. `PARAMETER num_ctx 4096`")
+            usage = f"PARAMETER {name}"
+        elif instruction == "message":
+            word, rest = _first_word(rest)
+            if not word:
+                raise _error(start, "MESSAGE needs a role (system, user or assistant) and a text: `MESSAGE user Hello`")
+            if word.lower() not in ROLES:
+                raise _error(start, f"MESSAGE role {word!r} is unknown: use system, user or assistant")
+            role = word.lower()
+            usage = f"MESSAGE {role}"
+        else:
+            usage = word.upper()
+        if not rest.strip(BLANKS):
+            raise _error(start, f"{usage} needs a value on the same line: `{usage} <value>`")
+        value, number = _read_value(rest, lines, number, start)
+        commands.append(Command(instruction=instruction, value=value, line=start, name=name, role=role))
     return commands
 
 
 def render_value(value: str, *, what: str, prefer_triple: bool = False) -> str:
-    """The spelling of `value` that Ollama reads back unchanged: bare, `"..."` or `\"\"\"...\"\"\"`.
+    """`value` spelled so that `parse_commands` reads it back unchanged: bare when it is one line
+    without blanks around it that does not start with a quote (and `prefer_triple` is off), else
+    between triple quotes. `what` names the value in errors ("the system prompt").
 
     Raises:
-        InvalidInputError: no spelling carries it (characters Ollama drops, or a line ending in a triple
-            quote inside a text of several lines: Modelfiles have no escapes).
+        InvalidInputError: a control character other than tab and line feed (a carriage return would
+            be read as a line break), or a line other than the last that ends in `\"\"\"`, which would
+            close the value early (Modelfiles have no escape character).
     """
-    if any(not char.isprintable() and char not in "\t\r\n" for char in value):
-        raise InvalidInputError(
-            f"{what} ({_preview(value)}) contains characters that Ollama's parser drops (control characters, "
-            "non-breaking or other special spaces): remove them"
-        )
-    spellings = [value, f'"{value}"', f'"""{value}"""']
-    if prefer_triple:
-        spellings = [spellings[2], spellings[0], spellings[1]]
-    for spelling in spellings:
-        if _reads_back(spelling, value):
-            return spelling
-    raise InvalidInputError(
-        f"{what} ({_preview(value)}) cannot be written in a Modelfile: a line of it ends in a triple quote, "
-        "which ends Ollama's quoted text early (Modelfiles have no escape character); rephrase that line, "
-        "e.g. with ''' instead"
-    )
+    for position, char in enumerate(value, start=1):
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
+            advice = "write line breaks as \\n alone" if char == "\r" else "remove it (a Modelfile holds only text)"
+            raise InvalidInputError(
+                f"{what} contains the control character U+{ord(char):04X} at character {position} "
+                f"({_where(value, position)}): {advice}",
+                details={"character": f"U+{ord(char):04X}", "position": position},
+            )
+    lines = value.split("\n")
+    for number, line in enumerate(lines[:-1], start=1):
+        if line.rstrip(BLANKS).endswith(TRIPLE):
+            shown = repr(line if len(line) <= 40 else "..." + line[-37:])
+            raise InvalidInputError(
+                f"line {number} of {what} ({shown}) ends in {TRIPLE}, which would end the value there (a Modelfile "
+                "has no escape character): put something after those quotes on that line, or write ''' instead",
+                details={"line": number},
+            )
+    bare = len(lines) == 1 and bool(value) and value == value.strip() and not value.startswith('"')
+    if bare and not prefer_triple:
+        return value
+    return TRIPLE + value + TRIPLE
 
 
-def _reads_back(spelling: str, value: str) -> bool:
-    try:
-        commands = parse_commands(f"FROM x\nSYSTEM {spelling}\n")
-    except InvalidInputError:
-        return False
-    return [command.value for command in commands] == ["x", value]
+def _lines(text: str) -> list[str]:
+    """The lines of `text` (any line break), after refusing control characters."""
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        for column, char in enumerate(line, start=1):
+            if char != "\t" and unicodedata.category(char) == "Cc":
+                raise _error(
+                    number, f"control character U+{ord(char):04X} at column {column}: remove it (only tabs are allowed)"
+                )
+    return lines
 
 
-def _step(char: str, state: _State) -> tuple[_State, str | None]:
-    """Ollama's `parseRuneForState`: the next state and the character to keep (None: drop it)."""
-    if state is _State.NIL:
-        if char == "#":
-            return _State.COMMENT, None
-        if char in _BLANK or char in _NEWLINE:
-            return _State.NIL, None
-        return _State.NAME, char
-    if state is _State.NAME:
-        if _ascii_letter(char):
-            return _State.NAME, char
-        if char in _BLANK:
-            return _State.VALUE, None
-        raise _UnexpectedCharError
-    if state is _State.VALUE:
-        if char in _NEWLINE or char in _BLANK:
-            return _State.NIL, char
-        return _State.VALUE, char
-    if state is _State.PARAMETER:
-        if _ascii_letter(char) or char in "0123456789_":
-            return _State.PARAMETER, char
-        if char in _BLANK:
-            return _State.VALUE, None
-        raise _UnexpectedCharError
-    if state is _State.MESSAGE:
-        if _ascii_letter(char):
-            return _State.MESSAGE, char
-        if char in _BLANK:
-            return _State.VALUE, None
-        raise _UnexpectedCharError
-    if char in _NEWLINE:
-        return _State.NIL, None
-    return _State.COMMENT, None
+def _first_word(text: str) -> tuple[str, str]:
+    """The text up to the first blank, and what follows the blanks after it."""
+    text = text.lstrip(BLANKS)
+    end = next((index for index, char in enumerate(text) if char in BLANKS), len(text))
+    return text[:end], text[end:].lstrip(BLANKS)
 
 
-def _closed(buffer: list[str]) -> str | None:
-    """`_unquote` of the value read so far, without joining a long quoted value at every line break."""
-    start = 0
-    while start < len(buffer) and buffer[start].isspace():
-        start += 1
-    end = len(buffer)
-    while end > start and buffer[end - 1].isspace():
-        end -= 1
-    opening = "".join(buffer[start : start + 3])
-    if opening.startswith('"'):
-        quote = '"""' if opening == '"""' else '"'
-        if end - start < 2 * len(quote) or "".join(buffer[end - len(quote) : end]) != quote:
-            return None
-    return _unquote("".join(buffer).strip())
+def _read_value(rest: str, lines: list[str], number: int, start: int) -> tuple[str, int]:
+    """The value that begins `rest` (on line `start`), and the index of the line after it.
+
+    A quoted value takes lines from `lines[number]` on until one ends in its quote.
+    """
+    quote = next((quote for quote in _QUOTES if rest.startswith(quote)), None)
+    if quote is None:
+        return rest.rstrip(BLANKS), number
+    parts = [rest[len(quote) :]]  # the text after the opening quote, then each following line
+    while True:
+        last = parts[-1].rstrip(BLANKS)
+        if last.endswith(quote):
+            parts[-1] = last[: -len(quote)]
+            return "\n".join(parts), number
+        if number == len(lines):
+            raise _error(
+                start,
+                f"the value opened with {quote} here is never closed: end its last line with {quote} "
+                "(a quoted value ends at the first line that ends in its quote)",
+            )
+        parts.append(lines[number])
+        number += 1
 
 
-def _unquote(text: str) -> str | None:
-    """The value inside its quotes; None while a quote is still open."""
-    if text.startswith('"""'):
-        return text[3:-3] if len(text) >= 6 and text.endswith('"""') else None
-    if text.startswith('"'):
-        return text[1:-1] if len(text) >= 2 and text.endswith('"') else None
-    return text
-
-
-def _ascii_letter(char: str) -> bool:
-    return char.isascii() and char.isalpha()
-
-
-def _preview(value: str) -> str:
-    flat = value.replace("\n", " ")
-    return repr(flat[:40]) + ("..." if len(flat) > 40 else "")
-
-
-def _broken(line: int, state: _State, word: str, char: str) -> InvalidInputError:
-    """Why a line stopped before its value."""
-    if state is _State.NAME and word.lower() not in INSTRUCTIONS:
-        return _unknown(line, word + char.strip())
-    what = {_State.NAME: word.upper(), _State.PARAMETER: f"PARAMETER {word}", _State.MESSAGE: f"MESSAGE {word}"}[state]
-    if char in _NEWLINE:
-        return _error(line, f"{what} needs a value on the same line (`PARAMETER name value`, `MESSAGE role text`)")
-    return _error(line, f"unexpected {char!r} after {what}")
-
-
-def _unknown(line: int, word: str) -> InvalidInputError:
-    known = ", ".join(name.upper() for name in INSTRUCTIONS)
-    return _error(line, f"unknown instruction {word!r}; Ollama knows {known}")
+def _where(value: str, position: int) -> str:
+    """`line L, column C` of the 1-based character `position` in `value`."""
+    before = value[: position - 1]
+    line = before.count("\n") + 1
+    column = len(before) - before.rfind("\n")
+    return f"line {line}, column {column}"
 
 
 def _error(line: int, problem: str) -> InvalidInputError:
