@@ -6,6 +6,7 @@ servers fail. Providers talk to them through their real HTTP clients.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.server
 import json
 import socket
@@ -128,6 +129,7 @@ class ModelServer:
     delay: float = 0.0
     models: list[str] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)  # Ollama: files uploaded to /api/blobs
 
     def __post_init__(self) -> None:
         self.models = list(self.models or MODELS[self.wire])
@@ -188,19 +190,83 @@ def _handler(server: ModelServer) -> type[http.server.BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._serve("POST")
 
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
+
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
             path = self.path.split("?", 1)[0]
+            blob = server.wire == "ollama" and path.startswith("/api/blobs/")
+            body = {"bytes": len(raw)} if blob else json.loads(raw) if raw else None
             headers = {name.lower(): value for name, value in self.headers.items()}
             server.seen.append(Seen(method=method, path=path, headers=headers, body=body))
             if path == CHAT_PATHS[server.wire]:
                 self._chat(body, headers)
             elif server.fail == "unauthorized":
                 self._json(*_error_body(server.wire, "unauthorized", "", _presented_key(headers)))
+            elif blob:
+                self._blob(method, path.removeprefix("/api/blobs/"), raw)
+            elif server.wire == "ollama" and path == "/api/create":
+                self._create(body)
             else:
                 self._catalog(method, path, body)
+
+        def _blob(self, method: str, digest: str, raw: bytes) -> None:
+            """Ollama's blob store: HEAD says whether it has the file, POST checks the digest and keeps it."""
+            if method == "HEAD":
+                self.send_response(200 if digest in server.blobs else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            actual = f"sha256:{hashlib.sha256(raw).hexdigest()}"
+            if actual != digest:
+                self._json(400, {"error": f'digest mismatch, expected "{digest}", got "{actual}"'})
+                return
+            server.blobs[digest] = raw
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _create(self, body: dict[str, Any]) -> None:
+            """`/api/create` as Ollama 0.5+ streams it: status lines, then `success` or an error line."""
+            failure = server.fail
+            if failure == "server_error":
+                self._json(*_error_body("ollama", "server_error", "", ""))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            base = str(body.get("from"))
+            if not _serves(server, base):  # Ollama tries to pull a base it does not have
+                self._lines({"status": "pulling manifest"}, {"error": "pull model manifest: file does not exist"})
+                return
+            steps: list[dict[str, Any]] = [{"status": "using existing layer sha256:" + "a8" * 32}]
+            for digest in (body.get("adapters") or {}).values():
+                if digest not in server.blobs:
+                    self._lines(*steps, {"error": f"open /root/.ollama/models/blobs/{digest}: no such file"})
+                    return
+                steps.append({"status": f"using existing layer {digest}"})
+            steps += [{"status": "creating new layer sha256:" + "5c" * 32}, {"status": "writing manifest"}]
+            if failure == "stream_error":
+                self._lines(*steps[:1], {"error": "unsupported architecture"})
+                return
+            if failure == "cut":
+                for step in steps[:2]:
+                    self._chunk(json.dumps(step).encode() + b"\n")
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            name = str(body["model"])
+            server.models.append(name if ":" in name else f"{name}:latest")
+            self._lines(*steps, {"status": "success"})
+
+        def _lines(self, *items: dict[str, Any]) -> None:
+            for item in items:
+                self._chunk(json.dumps(item).encode() + b"\n")
+            self._chunk(b"")
 
         def _chat(self, body: dict[str, Any], headers: dict[str, str]) -> None:
             model = str(body.get("model"))
@@ -255,12 +321,6 @@ def _handler(server: ModelServer) -> type[http.server.BaseHTTPRequestHandler]:
                     self._json(200, _ollama_show(model))
                 else:
                     self._json(404, {"error": f"model '{model}' not found"})
-            elif wire == "ollama" and path == "/api/create":
-                if not _serves(server, str(body.get("from"))):
-                    self._json(*_error_body(wire, "unknown_model", str(body.get("from")), ""))
-                    return
-                server.models.append(f"{body['model']}:latest")
-                self._json(200, {"status": "success"})
             elif wire == "openai" and path == "/v1/models":
                 data = [
                     {"id": name, "object": "model", "created": 1721172741, "owned_by": "system"}
@@ -341,6 +401,9 @@ def _ollama_show(model: str) -> dict[str, Any]:
         "model_info": {
             "general.architecture": "llama",
             "general.parameter_count": 3212749888,
+            "llama.attention.head_count": 24,
+            "llama.attention.head_count_kv": 8,
+            "llama.block_count": 28,
             "llama.context_length": 131072,
             "llama.embedding_length": 3072,
         },

@@ -604,6 +604,7 @@ def test_models_list_as_text(
     ("name", "expected"),
     [
         ("llama3.2", {"provider": "ollama", "family": "llama", "context_length": 131072, "quantization": "Q4_K_M"}),
+        ("llama3.2", {"parameter_count": 3212749888, "layers": 28, "kv_heads": 8, "head_dim": 128}),
         ("openai:gpt-4o-mini", {"provider": "openai", "name": "gpt-4o-mini"}),
         ("claude", {"provider": "anthropic", "name": "claude-sonnet-4-5-20250929"}),
     ],
@@ -628,20 +629,28 @@ def test_ollama_creates_a_model_from_a_base_with_its_own_system_prompt(
 ) -> None:
     ollama = gz.providers.get("ollama")
     assert isinstance(ollama, OllamaProvider)
-    ollama.create("sky-teacher", base="llama3.2", system="Explain simply.", parameters={"temperature": 0.2})
+    steps: list[str] = []
+    ollama.create(
+        "sky-teacher",
+        base="llama3.2",
+        system="Explain simply.",
+        parameters={"temperature": 0.2},
+        progress=lambda step: steps.append(step.status),
+    )
     sent = servers["ollama"].seen[-1]
     assert (sent.path, sent.body) == (
         "/api/create",
         {
             "model": "sky-teacher",
             "from": "llama3.2",
-            "stream": False,
+            "stream": True,
             "system": "Explain simply.",
             "parameters": {"temperature": 0.2},
         },
     )
+    assert steps[-2:] == ["writing manifest", "success"]
     assert gz.providers.resolve("sky-teacher").model == "sky-teacher:latest"
-    with pytest.raises(ProviderError, match=r"ollama model 'mistral' .* no such model .*ollama pull mistral"):
+    with pytest.raises(ProviderError, match=r"ollama model 'mistral' .* could not create .*ollama pull mistral"):
         ollama.create("other", base="mistral")
 
 

@@ -18,6 +18,7 @@ from gazette.providers import Providers
 from gazette.settings import LoadedSettings, Settings, load_settings
 from gazette.store import Store
 from gazette.system import Doctor, System
+from gazette.training import Training
 from gazette.vault import Vault
 from gazette.webhooks import Webhooks
 
@@ -79,6 +80,10 @@ class Gazette:
     @cached_property
     def providers(self) -> Providers:
         return Providers(self)
+
+    @cached_property
+    def training(self) -> Training:
+        return Training(self)
 
     @cached_property
     def provider_keys(self) -> ProviderKeys:

@@ -12,15 +12,19 @@ from gazette.cli.output import STATUS_STYLE, console, print_json
 
 def doctor(
     ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model to size against this machine's memory.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Check the data dir, SQLite (FTS5, sqlite-vec), the store, migrations, ports and endpoints.
+    """Check the data dir, SQLite (FTS5, sqlite-vec), the store, migrations, ports, endpoints and memory.
 
-    Exits 1 when a required check fails.
+    Memory: RAM, VRAM where nvidia-smi exists, and the num_ctx and quantisation that let --model
+    (default: models.default) fit. Exits 1 when a required check fails.
     """
     from rich.table import Table
 
-    report = cli_context(ctx).gazette().doctor.run()
+    report = cli_context(ctx).gazette().doctor.run(model)
     if as_json:
         print_json({"ok": report.ok, "checks": [check.model_dump() for check in report.checks]})
     else:

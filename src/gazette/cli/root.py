@@ -20,6 +20,7 @@ from gazette.cli import (
     mcp_cmd,
     models_cmd,
     serve_cmd,
+    training_cmd,
     webhooks_cmd,
 )
 from gazette.cli.context import CliContext
@@ -91,6 +92,7 @@ app.command("watch")(index_cmd.watch)
 app.add_typer(index_cmd.hooks_app, name="hooks")
 app.add_typer(webhooks_cmd.app, name="webhooks")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(training_cmd.app, name="training")
 app.add_typer(auth_cmd.app, name="auth")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(config_cmd.app, name="config")

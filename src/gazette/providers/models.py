@@ -60,6 +60,20 @@ class ModelInfo(BaseModel):
     parameter_size: str | None = None
     quantization: str | None = None
     context_length: int | None = None
+    # The transformer's shape (Ollama's /api/show), for memory estimates (`gazette doctor`).
+    parameter_count: int | None = None
+    layers: int | None = None
+    kv_heads: int | None = None
+    head_dim: int | None = None
+
+
+class CreateProgress(BaseModel):
+    """One step of creating a model on a server (Ollama's `/api/create` and blob uploads)."""
+
+    status: str
+    digest: str | None = None
+    total: int | None = Field(default=None, description="Bytes in all, for a step that moves bytes.")
+    completed: int | None = Field(default=None, description="Bytes done so far.")
 
 
 class Route(BaseModel):

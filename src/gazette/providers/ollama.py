@@ -1,29 +1,37 @@
-"""Ollama's native API: `/api/chat` (NDJSON stream), `/api/tags`, `/api/show`, `/api/create`.
+"""Ollama's native API: `/api/chat` (NDJSON stream), `/api/tags`, `/api/show`, `/api/create` (NDJSON
+progress) and `/api/blobs` (the files a created model uses).
 
 Embeddings (`/api/embed`) are served by `gazette.embeddings`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from gazette.providers.models import ChatDone, ChatEvent, ChatRequest, ModelInfo, TextDelta
+from gazette.errors import ProviderError
+from gazette.providers.models import ChatDone, ChatEvent, ChatRequest, CreateProgress, ModelInfo, TextDelta
 from gazette.providers.transport import (
+    Call,
     Hints,
     Server,
     bearer,
     chat_messages,
+    json_or_none,
     lines,
     open_stream,
     parse_json,
     request_json,
+    send,
 )
 from gazette.settings import Settings
 
 WIRE = "Ollama NDJSON"
+UPLOAD_CHUNK = 1 << 20
+Progress = Callable[[CreateProgress], None]
 HINTS = Hints(
     address="start it with `ollama serve`, or point OLLAMA_HOST / GAZETTE_PROVIDERS__OLLAMA__URL at it",
     key="Ollama itself needs no key; for a proxy in front of it store one with `gazette auth add ollama`",
@@ -103,7 +111,7 @@ class OllamaProvider:
         ]
 
     def show(self, model: str, key: SecretStr | None) -> ModelInfo:
-        """`/api/show`: family, size, quantisation and context length.
+        """`/api/show`: family, size, quantisation, context length and the transformer's shape.
 
         Raises:
             ProviderError: `model_not_found` and the other failures.
@@ -115,8 +123,27 @@ class OllamaProvider:
         )
         info = self._info(model, body)
         model_info = body.get("model_info") or {}
+        architecture = model_info.get("general.architecture")
+
+        def number(name: str) -> int | None:
+            value = model_info.get(f"{architecture}.{name}")
+            if isinstance(value, list):  # per-layer values (sliding-window models): the largest counts
+                value = max((item for item in value if isinstance(item, int)), default=None)
+            return int(value) if isinstance(value, int | float) and value > 0 else None
+
+        heads, embedding = number("attention.head_count"), number("embedding_length")
+        head_dim = number("attention.key_length") or (embedding // heads if embedding and heads else None)
         lengths = [value for name, value in model_info.items() if name.endswith(".context_length")]
-        return info.model_copy(update={"context_length": int(lengths[0]) if lengths else None})
+        count = model_info.get("general.parameter_count")
+        return info.model_copy(
+            update={
+                "context_length": int(lengths[0]) if lengths else None,
+                "parameter_count": int(count) if isinstance(count, int) else None,
+                "layers": number("block_count"),
+                "kv_heads": number("attention.head_count_kv") or heads,
+                "head_dim": head_dim,
+            }
+        )
 
     def create(
         self,
@@ -124,24 +151,94 @@ class OllamaProvider:
         *,
         base: str,
         system: str | None = None,
+        template: str | None = None,
+        license: list[str] | None = None,
+        messages: list[dict[str, str]] | None = None,
         parameters: dict[str, Any] | None = None,
+        adapters: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
         key: SecretStr | None = None,
+        progress: Progress | None = None,
     ) -> None:
-        """`/api/create`: a new model from `base` with its own system prompt and parameters.
+        """`/api/create`: the model `model` from `base`, streaming Ollama's steps to `progress`.
+
+        `adapters` maps file names to the digests of blobs already on the server (`push_blob`);
+        `extra` carries instructions passed on as written (renderer, parser, requires).
 
         Raises:
-            ProviderError: `model_not_found` (no such base) and the other failures.
+            ProviderError: `unreachable`; `model_not_found` (Ollama has no such base and cannot pull
+                it); `bad_request` (Ollama refused the request or failed to build the model);
+                `interrupted` (the stream ended before `success`); the other failures.
             ConfigError: no server configured.
         """
-        payload: dict[str, Any] = {"model": model, "from": base, "stream": False}
-        if system is not None:
-            payload["system"] = system
-        if parameters:
-            payload["parameters"] = parameters
+        payload: dict[str, Any] = {"model": model, "from": base, "stream": True}
+        optional = {
+            "system": system, "template": template, "license": license, "messages": messages,
+            "parameters": parameters, "adapters": adapters,
+        }  # fmt: skip
+        payload.update({name: value for name, value in {**optional, **(extra or {})}.items() if value})
         call = self._server.call.for_model(base)
-        body = request_json(self._server.client(), call, "POST", "/api/create", payload=payload, headers=_headers(key))
-        if body.get("status") != "success":
-            raise call.malformed("Ollama's create answer", f"status {body.get('status')!r}")
+        with open_stream(self._server.client(), call, "/api/create", payload, _headers(key)) as response:
+            for line in lines(response, call):
+                if not line.strip():
+                    continue
+                item = parse_json(line, call, WIRE)
+                if "error" in item:
+                    raise _create_failed(call, model, str(item["error"]))
+                step = CreateProgress(
+                    status=str(item.get("status") or ""),
+                    digest=item.get("digest"),
+                    total=item.get("total"),
+                    completed=item.get("completed"),
+                )
+                if progress is not None:
+                    progress(step)
+                if step.status == "success":
+                    return
+        raise call.interrupted(f"Ollama stopped before it said `success` while creating {model!r}")
+
+    def has_blob(self, digest: str, key: SecretStr | None = None) -> bool:
+        """`HEAD /api/blobs/<digest>`: whether the server already holds that file.
+
+        Raises:
+            ProviderError: unreachable, or an answer other than 200 / 404.
+            ConfigError: no server configured.
+        """
+        call = self._server.call
+        response = send(self._server.client(), call, "HEAD", f"/api/blobs/{digest}", headers=_headers(key))
+        if response.status_code in (200, 404):
+            return response.status_code == 200
+        raise call.failure(response.status_code, None, response.text)
+
+    def push_blob(
+        self, digest: str, path: Path, key: SecretStr | None = None, progress: Progress | None = None
+    ) -> None:
+        """`POST /api/blobs/<digest>`: upload the file at `path`, whose SHA-256 is `digest`.
+
+        Raises:
+            ProviderError: unreachable, or refused (400: the digest does not match the bytes).
+            OSError: the file cannot be read.
+            ConfigError: no server configured.
+        """
+        size = path.stat().st_size
+        status = f"uploading {path.name}"
+
+        def chunks() -> Iterator[bytes]:
+            done = 0
+            with path.open("rb") as file:
+                while chunk := file.read(UPLOAD_CHUNK):
+                    done += len(chunk)
+                    yield chunk
+                    if progress is not None:
+                        progress(CreateProgress(status=status, digest=digest, total=size, completed=done))
+
+        if progress is not None:
+            progress(CreateProgress(status=status, digest=digest, total=size, completed=0))
+        call = self._server.call
+        headers = {**_headers(key), "Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        response = send(self._server.client(), call, "POST", f"/api/blobs/{digest}", content=chunks(), headers=headers)
+        if response.status_code >= 400:
+            raise call.failure(response.status_code, json_or_none(response), response.text)
 
     def close(self) -> None:
         self._server.close()
@@ -156,6 +253,16 @@ class OllamaProvider:
             parameter_size=details.get("parameter_size"),
             quantization=details.get("quantization_level"),
         )
+
+
+def _create_failed(call: Call, model: str, error: str) -> ProviderError:
+    """An error line of `/api/create`: a base Ollama could not find or pull, or a model it could not build."""
+    lowered = error.lower()
+    problem = f"could not create {model!r} ({error})"
+    if "manifest" in lowered or "not found" in lowered or "does not exist" in lowered:
+        advice = f"check the FROM line; {call.hints.pull.format(model=call.model or '')}"
+        return call.error("model_not_found", problem, advice)
+    return call.error("bad_request", problem, "check the Modelfile (`gazette training modelfile`) and Ollama's log")
 
 
 def _headers(key: SecretStr | None) -> dict[str, str]:

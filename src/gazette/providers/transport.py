@@ -185,7 +185,7 @@ def open_stream(
         with client.stream("POST", path, json=payload, headers=headers) as response:
             if response.status_code >= 400:
                 response.read()
-                raise call.failure(response.status_code, _json_or_none(response), response.text)
+                raise call.failure(response.status_code, json_or_none(response), response.text)
             yield response
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise call.unreachable(exc) from None
@@ -209,6 +209,39 @@ def lines(response: httpx.Response, call: Call) -> Iterator[str]:
         raise call.interrupted(_cause(exc)) from None
 
 
+def send(
+    client: httpx.Client,
+    call: Call,
+    method: str,
+    path: str,
+    *,
+    payload: dict[str, Any] | None = None,
+    content: Iterator[bytes] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> httpx.Response:
+    """One request, its answer read whatever the status.
+
+    Raises:
+        ProviderError: unreachable, timeout, or the connection broke.
+    """
+    try:
+        return client.request(
+            method,
+            path,
+            json=payload,
+            content=content,
+            headers=headers,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise call.unreachable(exc) from None
+    except httpx.TimeoutException:
+        raise replace(call, timeout=timeout or call.timeout).timed_out(midway=False) from None
+    except httpx.HTTPError as exc:
+        raise call.interrupted(_cause(exc)) from None
+
+
 def request_json(
     client: httpx.Client,
     call: Call,
@@ -224,21 +257,8 @@ def request_json(
     Raises:
         ProviderError: unreachable, timeout, an error status, or an answer that is not a JSON object.
     """
-    try:
-        response = client.request(
-            method,
-            path,
-            json=payload,
-            headers=headers,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        )
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise call.unreachable(exc) from None
-    except httpx.TimeoutException:
-        raise replace(call, timeout=timeout or call.timeout).timed_out(midway=False) from None
-    except httpx.HTTPError as exc:
-        raise call.interrupted(_cause(exc)) from None
-    body = _json_or_none(response)
+    response = send(client, call, method, path, payload=payload, headers=headers, timeout=timeout)
+    body = json_or_none(response)
     if response.status_code >= 400:
         raise call.failure(response.status_code, body, response.text)
     if not isinstance(body, dict):
@@ -261,7 +281,7 @@ def parse_json(line: str, call: Call, wire: str) -> dict[str, Any]:
     return item
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
-from gazette.errors import GazetteError
+from gazette.errors import GazetteError, NotFoundError, ProviderError, UnavailableError
 from gazette.net import port_free
 from gazette.settings import mask_url
+from gazette.system import resources
 from gazette.system.models import Check, Report
+from gazette.system.resources import GIB, MEMINFO, OVERHEAD_BYTES, Gpu, Memory, gib
 
 if TYPE_CHECKING:
     from gazette.app import Gazette
@@ -24,11 +28,13 @@ _TIMEOUT = 3.0
 class Doctor:
     """Runs every check and reports; never raises for a failing check."""
 
-    def __init__(self, gz: Gazette, *, http: httpx.Client | None = None) -> None:
+    def __init__(self, gz: Gazette, *, http: httpx.Client | None = None, meminfo: Path = MEMINFO) -> None:
         self._gz = gz
         self._http = http
+        self._meminfo = meminfo  # where Linux tells the RAM; another file in tests
 
-    def run(self) -> Report:
+    def run(self, model: str | None = None) -> Report:
+        """Every check; `model` (else `models.default`) is sized against this machine's memory."""
         steps: list[Callable[[], Iterator[Check]]] = [
             self._python,
             self._data_dir,
@@ -38,6 +44,7 @@ class Doctor:
             self._redis,
             self._model_endpoints,
             self._mcp_servers,
+            lambda: self._resources(model),
         ]
         checks: list[Check] = []
         for step in steps:
@@ -185,6 +192,86 @@ class Doctor:
         for name, server in self._gz.settings.mcp_servers.items():
             if server.url:
                 yield self._probe(f"mcp:{name}", server.url, {}, any_answer=True)
+
+    def _resources(self, model: str | None) -> Iterator[Check]:
+        memory = resources.read_memory(self._meminfo)
+        if memory is None:
+            yield Check(name="ram", status="warn", required=False, detail="cannot read the memory size on this system")
+        else:
+            low = memory.available_bytes < 2 * GIB
+            yield Check(
+                name="ram",
+                status="warn" if low else "ok",
+                required=False,
+                detail=f"{gib(memory.total_bytes)} total, {gib(memory.available_bytes)} available"
+                + ("; little is free: close programs or pick a smaller model" if low else ""),
+            )
+        gpus: list[Gpu] = []
+        executable = shutil.which("nvidia-smi")
+        if executable is not None:
+            try:
+                gpus = resources.query_gpus(executable)
+            except UnavailableError as exc:
+                yield Check(name="vram", status="warn", required=False, detail=f"{exc.message}: VRAM unknown")
+            else:
+                shown = [f"{gpu.name}: {gib(gpu.total_bytes)}, {gib(gpu.used_bytes)} used" for gpu in gpus]
+                yield Check(name="vram", status="ok", required=False, detail="; ".join(shown))
+        yield self._model_fit(model, memory, gpus)
+
+    def _model_fit(self, model: str | None, memory: Memory | None, gpus: list[Gpu]) -> Check:
+        """Whether the model fits in VRAM (else RAM), and the num_ctx and quantisation to use."""
+        name = (model or self._gz.settings.models.default or "").strip()
+        if not name:
+            detail = "no model to size: `gazette doctor --model llama3.2`, or set models.default"
+            return Check(name="model_fit", status="skip", required=False, detail=detail)
+        facts, basis = self._facts(name)
+        if isinstance(facts, Check):
+            return facts
+        if facts is None:
+            detail = f"{name}: cannot tell its size ({basis}); name one with a size, e.g. qwen2.5:7b"
+            return Check(name="model_fit", status="warn", required=False, detail=detail)
+        about = f"{name} ({facts.parameters / 1e9:.1f}B parameters, {facts.quantization}, {basis})"
+        vram = sum(gpu.total_bytes for gpu in gpus) or None
+        fit = resources.recommend(facts, vram_bytes=vram, ram_bytes=memory.available_bytes if memory else None)
+        if fit is None:
+            need = gib(resources.smallest_need(facts))
+            detail = f"{about} does not fit: it needs about {need} even at Q2_K with num_ctx 2048; pick a smaller model"
+            return Check(name="model_fit", status="warn", required=False, detail=detail)
+        quantization = (
+            f"its {fit.quantization}" if fit.quantization == facts.quantization else f"a {fit.quantization} build"
+        )
+        where = f"{'VRAM' if fit.device == 'gpu' else 'RAM available'}"
+        sums = (
+            f"weights {gib(fit.weights_bytes)} + KV cache {gib(fit.kv_bytes)} + {gib(OVERHEAD_BYTES)} working "
+            f"memory of {gib(fit.budget_bytes)} usable {where}"
+        )
+        advice = f"use num_ctx {fit.num_ctx} and {quantization} (`gazette training modelfile --num-ctx {fit.num_ctx}`)"
+        slow = fit.device == "cpu" and bool(gpus)
+        prefix = "too large for the GPU, runs on the CPU (slower): " if slow else ""
+        status = "warn" if slow else "ok"
+        return Check(name="model_fit", status=status, required=False, detail=f"{prefix}{about}: {advice}; {sums}")
+
+    def _facts(self, name: str) -> tuple[resources.ModelFacts | Check | None, str]:
+        """What Ollama tells about the model, else a guess from its name; a skip for a hosted model."""
+        providers = self._gz.providers
+        model, reason = name, ""
+        try:
+            route = providers.resolve(name)
+            if route.provider != "ollama":
+                detail = f"{name} runs at {route.provider}: nothing to load on this machine"
+                return Check(name="model_fit", status="skip", required=False, detail=detail), ""
+            model = route.model
+            facts = resources.facts_from_info(providers.show(self._gz.local_owner(), route.target))
+            if facts is not None:
+                return facts, "as Ollama reports it"
+        except NotFoundError:
+            configured = self._gz.settings.providers.ollama.url
+            reason = "; not on the Ollama server yet" if configured else "; Ollama is not configured"
+        except ProviderError:
+            reason = "; Ollama did not answer"
+        except GazetteError as exc:
+            reason = f"; {exc.message}"
+        return resources.facts_from_name(model), f"estimated from its name{reason}"
 
     def _probe(self, name: str, url: str, headers: dict[str, str], *, any_answer: bool = False) -> Check:
         shown = mask_url(url)
