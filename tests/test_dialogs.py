@@ -224,10 +224,11 @@ def test_questions_continue_the_latest_session_until_it_is_idle_or_a_new_one_is_
     fresh = answer_of(ask(gz, "Three", new=True))
     assert fresh.session != first.session
     assert answer_of(ask(gz, "Four", session=first.session[:8])).session == first.session
-    with gz.store.begin() as conn:  # the newest turn is now 31 minutes old: idle past the 30-minute default
+    with gz.store.begin() as conn:  # every turn is now 31 minutes old: idle past the 30-minute default
         conn.execute(update(terminal_dialogs).values(timestamp=utcnow() - timedelta(minutes=31)))
     assert answer_of(ask(gz, "Five")).session not in (first.session, fresh.session)
     sessions = gz.dialogs.list_sessions(gz.local_owner())
+    # Newest first; sessions last active at the same moment in the order their turns were written.
     assert [(session.title, session.turns) for session in sessions] == [("Five", 2), ("One", 6), ("Three", 2)]
 
 
