@@ -57,6 +57,13 @@ def test_newest_turns_stay_whole_older_ones_are_trimmed_with_a_marker_and_the_ol
     assert block.included + block.left_out == 5
 
 
+def test_a_short_turn_older_than_a_trimmed_one_stays_whole() -> None:
+    block = fit(turns("ok, thanks", words(400, "long"), "and then?"), 150)
+    assert (block.included, block.trimmed, block.left_out) == (3, 1, 0)
+    assert "): ok, thanks\n\n" in block.text
+    assert TRIMMED in block.text
+
+
 def test_a_newest_turn_larger_than_the_budget_is_cut_to_the_budget_not_to_the_trim_size() -> None:
     block = fit(turns(words(50, "earlier"), words(2000, "huge")), 400)
     assert block.tokens <= 400
