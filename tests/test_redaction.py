@@ -43,3 +43,14 @@ def test_values_under_secret_keys_are_masked_whole() -> None:
     assert redact_value("Authorization", "Basic xyz") == MASK
     assert redact_value("author", "Ada") == "Ada"
     assert redact_value("config", {"db": {"password": "p"}, "port": 5432}) == {"db": {"password": MASK}, "port": 5432}
+
+
+@given(
+    body=st.lists(st.text(alphabet=string.ascii_letters + string.digits + "+/", min_size=8, max_size=64), min_size=1)
+)
+def test_private_keys_are_masked_whole_even_when_the_end_line_is_missing(body: list[str]) -> None:
+    lines = "\n".join(body)
+    whole = f"key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n{lines}\n-----END OPENSSH PRIVATE KEY-----\nthanks"
+    cut = f"key:\n-----BEGIN RSA PRIVATE KEY-----\n{lines}"
+    assert redact_text(whole) == f"key:\n{MASK}\nthanks"
+    assert redact_text(cut) == f"key:\n{MASK}"

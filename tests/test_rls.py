@@ -11,12 +11,26 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from gazette.app import Gazette
+from gazette.auth import SCOPES, Principal, Role
 from gazette.settings import load_settings
 from gazette.store import Viewer
 
 pytestmark = pytest.mark.postgres
 
-RLS_TABLES = ("personal_access_tokens", "vault_secrets", "audit_log", "rate_limit_log")
+RLS_TABLES = (
+    "personal_access_tokens",
+    "vault_secrets",
+    "audit_log",
+    "rate_limit_log",
+    "terminal_dialogs",
+    "dialog_capture",
+)
+
+
+def person(user: str) -> Principal:
+    return Principal(
+        user=user, workspace="default", role=Role.personal, scopes=frozenset(SCOPES) - {"admin"}, kind="token"
+    )
 
 
 @pytest.fixture
@@ -29,6 +43,10 @@ def app_role(postgres_url: str, postgres_admin: str) -> Iterator[str]:
         owner.auth.add_credential(
             admin, provider="openai", name=f"{user}-key", secret=f"sk-{user}-{'x' * 24}", user=user
         )
+        turn = owner.dialogs.record_turn(person(user), role="user", content=f"{user} asks")
+        assert turn is not None
+        owner.dialogs.record_turn(person(user), role="assistant", content=f"answer to {user}", session=turn.session)
+        owner.dialogs.set_capture(person(user), enabled=True)
     owner.audit.flush()
     owner.close()
     role = f"gazette_app_{uuid.uuid4().hex[:8]}"
@@ -91,4 +109,26 @@ def test_the_services_work_through_rls_as_a_plain_role(app_role: str) -> None:
     assert {token.name for token in gz.auth.list_tokens(ada)} == {"ada-token", "ada-key", "new"}
     assert gz.auth.provider_secret(ada, "openai") == f"sk-ada-{'x' * 24}"
     assert gz.audit.verify(gz.local_owner()).ok
+    gz.close()
+
+
+def test_dialogs_are_visible_to_their_user_only(app_role: str) -> None:
+    gz = Gazette(load_settings(store={"url": app_role}).settings)
+    query = text("SELECT user_id, content FROM terminal_dialogs ORDER BY id")
+    with gz.store.begin(Viewer(user="ada", workspace="default")) as conn:
+        assert [tuple(row) for row in conn.execute(query)] == [("ada", "ada asks"), ("ada", "answer to ada")]
+        assert conn.execute(text("SELECT user_id FROM dialog_capture")).scalars().all() == ["ada"]
+    ada = person("ada")
+    [session] = gz.dialogs.list_sessions(ada)
+    assert session.title == "ada asks"
+    assert gz.dialogs.capture_state(ada).turns == 2
+    turn = gz.dialogs.record_turn(ada, role="user", content="through RLS", session=session.id)
+    assert turn is not None
+    assert turn.turn_number == 3
+    forged = text(
+        "INSERT INTO terminal_dialogs (workspace_id, user_id, session_id, turn_number, role, content, timestamp)"
+        " VALUES (1, 'bob', 'forged', 1, 'user', 'not mine to write', now())"
+    )
+    with pytest.raises(DBAPIError, match="row-level security"), gz.store.begin(ada.viewer()) as conn:
+        conn.execute(forged)
     gz.close()

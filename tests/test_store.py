@@ -142,3 +142,20 @@ def test_upgrading_a_store_with_indexed_chunks_keeps_them_searchable(gz: Gazette
     gz.store.migrator.upgrade()
     [hit] = gz.index.search(gz.local_owner(), "refund")
     assert (hit.repo, hit.path, hit.heading) == ("old", "guide.md", "Refund policy")
+
+
+def test_the_dialog_tables_migrate_up_and_down(gz: Gazette) -> None:
+    gz.store.migrator.upgrade("0011")
+    assert not {"terminal_dialogs", "dialog_capture"} & set(inspect(gz.store.engine).get_table_names())
+    gz.store.migrator.upgrade()
+    assert {"terminal_dialogs", "dialog_capture"} <= set(inspect(gz.store.engine).get_table_names())
+    columns = {column["name"] for column in inspect(gz.store.engine).get_columns("terminal_dialogs")}
+    seed = {"session_id", "turn_number", "role", "content", "model", "tokens_used", "latency_ms", "context_window"}
+    assert seed | {"timestamp", "workspace_id", "user_id", "interrupted", "deleted_at"} <= columns
+    gz.dialogs.record_turn(gz.local_owner(), role="user", content="kept until the downgrade")
+    gz.store.migrator.downgrade("0011")
+    assert gz.store.migrator.current() == "0011"
+    assert not {"terminal_dialogs", "dialog_capture"} & set(inspect(gz.store.engine).get_table_names())
+    gz.store.migrator.upgrade()
+    assert gz.store.migrator.is_current()
+    assert gz.dialogs.list_sessions(gz.local_owner()) == []

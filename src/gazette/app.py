@@ -11,6 +11,7 @@ from gazette.auth import Auth, Authenticator, Principal
 from gazette.auth.jwt_tokens import JwtVerifier
 from gazette.auth.provider_keys import ProviderKeys
 from gazette.auth.ratelimit import RateLimits
+from gazette.dialogs import Dialogs
 from gazette.events import Event, Events
 from gazette.index import Index
 from gazette.jobs import Jobs
@@ -84,6 +85,10 @@ class Gazette:
     @cached_property
     def training(self) -> Training:
         return Training(self)
+
+    @cached_property
+    def dialogs(self) -> Dialogs:
+        return Dialogs(self)
 
     @cached_property
     def provider_keys(self) -> ProviderKeys:

@@ -1,6 +1,6 @@
 """Masking of anything that looks like a credential, before text leaves Gazette.
 
-Used by the log processor and by `config show`; later by captured dialogs and exports.
+Used by the log processor, `config show` and the dialog memory (every captured turn); later by exports.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ _SECRET_KEY = re.compile(
 )
 
 _PATTERNS: tuple[re.Pattern[str], ...] = (
-    # PEM private keys, whole block.
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+    # PEM private keys, whole block; a paste cut before its END line loses everything base64 after BEGIN.
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s]*)", re.DOTALL
+    ),
     # Authorization headers and bearer tokens.
     re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]{8,}"),
     # Well-known token formats: Gazette, GitHub, OpenAI/Anthropic/DeepSeek, Slack, AWS, Google.

@@ -253,6 +253,26 @@ class ModelSettings(_Section):
     routes: dict[str, str] = Field(default_factory=dict, description='Aliases, e.g. {"llama3.2": "ollama:llama3.2"}.')
 
 
+class TrainingSettings(_Section):
+    capture: bool = Field(
+        default=True,
+        description="Record every `gazette ask` turn in terminal_dialogs (secrets redacted); "
+        "`gazette training capture --enable/--disable` overrides it per user.",
+    )
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="A question continues your latest session when its last turn is younger than this "
+        "(0: every question starts a new session).",
+    )
+    inject_budget: int = Field(
+        default=2000,
+        ge=50,
+        description="Size, in tokens (4 characters each), of the context block of earlier turns "
+        "(`training inject`, `ask --with-history`).",
+    )
+
+
 class McpServerSettings(_Section):
     url: str | None = None
     command: str | None = None
@@ -291,6 +311,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = EmbeddingSettings()
     providers: ProvidersSettings = ProvidersSettings()
     models: ModelSettings = ModelSettings()
+    training: TrainingSettings = TrainingSettings()
     mcp_servers: dict[str, McpServerSettings] = Field(
         default_factory=dict, description="Other MCP servers Gazette knows about."
     )
@@ -538,6 +559,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "StoreSettings",
+    "TrainingSettings",
     "describe_settings",
     "load_settings",
     "mask_url",

@@ -20,7 +20,9 @@ SCOPES: dict[str, str] = {
     "memory:read": "search and read indexed repositories",
     "memory:write": "index repositories and change what is indexed",
     "board:write": "change kanban boards",
-    "models:use": "call models through Gazette",
+    "models:use": "call models through Gazette (and record your own dialogs with them)",
+    "dialogs:read": "read your captured dialogs and their context blocks",
+    "dialogs:write": "delete your captured dialogs and turn capture on or off",
     "admin": "manage tokens, keys and workspaces",
 }
 

@@ -10,10 +10,12 @@ import typer
 
 from gazette import __version__
 from gazette.cli import (
+    ask_cmd,
     audit_cmd,
     auth_cmd,
     config_cmd,
     db_cmd,
+    dialogs_cmd,
     doctor_cmd,
     index_cmd,
     info_cmd,
@@ -92,6 +94,8 @@ app.command("watch")(index_cmd.watch)
 app.add_typer(index_cmd.hooks_app, name="hooks")
 app.add_typer(webhooks_cmd.app, name="webhooks")
 app.add_typer(models_cmd.app, name="models")
+app.command("ask")(ask_cmd.ask)
+app.add_typer(dialogs_cmd.app, name="dialogs")
 app.add_typer(training_cmd.app, name="training")
 app.add_typer(auth_cmd.app, name="auth")
 app.add_typer(audit_cmd.app, name="audit")

@@ -58,6 +58,15 @@ class Migrator:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             command.upgrade(self._config(conn), target)
 
+    def downgrade(self, target: str) -> None:
+        """Undo migrations down to `target` (a revision id, or "base"): data in dropped tables is lost."""
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            command.downgrade(self._config(conn), target)
+
     def history(self) -> list[Revision]:
         current = self.current()
         applied = {s.revision for s in self._script.iterate_revisions(current, "base")} if current else set()

@@ -236,3 +236,38 @@ webhook_deliveries = Table(
     Column("delivered_at", UtcDateTime, nullable=True),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
+
+# The seed's dialog memory: one row per turn of a `gazette ask` conversation, content redacted.
+terminal_dialogs = Table(
+    "terminal_dialogs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("session_id", String(32), nullable=False),
+    Column("turn_number", Integer, nullable=False),
+    Column("role", String(20), nullable=False),  # system, user, assistant
+    Column("content", Text, nullable=False),
+    Column("model", String(300), nullable=True),  # provider:model that answered
+    Column("route", String(200), nullable=True),  # the name asked for (an alias, provider:model, an Ollama name)
+    Column("tokens_used", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=True),
+    Column("context_window", Integer, nullable=True),
+    Column("interrupted", Boolean, nullable=False, server_default=false()),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime, nullable=True),
+    Index("uq_terminal_dialogs_turn", "workspace_id", "user_id", "session_id", "turn_number", unique=True),
+    Index("ix_terminal_dialogs_recent", "workspace_id", "user_id", "timestamp"),
+)
+
+# A user's own choice to capture dialogs or not (`gazette training capture`); absent: the setting decides.
+dialog_capture = Table(
+    "dialog_capture",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("uq_dialog_capture_user", "workspace_id", "user_id", unique=True),
+)

@@ -1,0 +1,104 @@
+"""What the dialog memory returns: turns, sessions, the capture state, context blocks, `ask` events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from gazette.providers.models import TextDelta
+
+
+class Turn(BaseModel):
+    """One captured turn of a dialog; `content` as stored, secrets already redacted."""
+
+    session: str
+    turn_number: int
+    role: Literal["system", "user", "assistant"]
+    content: str
+    model: str | None = Field(default=None, description="provider:model that answered.")
+    route: str | None = Field(default=None, description="The model name asked for.")
+    tokens_used: int | None = Field(
+        default=None, description="user: the call's input tokens; assistant: the answer's tokens."
+    )
+    latency_ms: int | None = None
+    context_window: int | None = Field(
+        default=None, description="Tokens (estimated) sent ahead of the question: system prompt and history block."
+    )
+    interrupted: bool = False
+    timestamp: datetime
+
+
+class Session(BaseModel):
+    """One dialog session as `gazette dialogs list` shows it."""
+
+    id: str
+    turns: int
+    started_at: datetime
+    last_at: datetime
+    title: str = Field(description="The first question, redacted.")
+    model: str | None = Field(default=None, description="The model that answered last.")
+
+
+class Dialog(BaseModel):
+    """A session with all of its visible turns, in order."""
+
+    session: Session
+    turns: list[Turn]
+
+
+class CaptureState(BaseModel):
+    """Whether `ask` records turns for this user, why, and what is recorded so far."""
+
+    enabled: bool
+    source: str = Field(
+        description="The user's own choice (`gazette training capture`), else the training.capture setting "
+        "and where it came from."
+    )
+    changed_at: datetime | None = Field(default=None, description="When the user last chose.")
+    sessions: int
+    turns: int
+
+
+class ContextBlock(BaseModel):
+    """Earlier turns fitted to a token budget, ready to put ahead of a question."""
+
+    text: str = Field(description="Empty when there is nothing to inject.")
+    considered: int = Field(description="Turns read from the store.")
+    included: int = Field(description="Turns in the block, whole or trimmed.")
+    trimmed: int = Field(description="Included turns cut short (each marked in the text).")
+    left_out: int = Field(description="Older turns that did not fit.")
+    tokens: int = Field(description="Estimated size of `text` (4 characters per token).")
+    budget: int
+
+
+class AskStarted(BaseModel):
+    """First event of `Dialogs.ask`: where the answer will be recorded."""
+
+    type: Literal["started"] = "started"
+    session: str
+    new_session: bool
+    route: str
+    model: str = Field(description="provider:model the question goes to.")
+    capture: bool = Field(description="Whether the turns will be recorded.")
+    history_turns: int = Field(default=0, description="Earlier turns sent in the context block.")
+
+
+class Answer(BaseModel):
+    """Last event of `Dialogs.ask`: the whole answer with its usage and timings."""
+
+    type: Literal["answer"] = "answer"
+    session: str
+    route: str
+    model: str
+    answer: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int | None = None
+    first_token_ms: int | None = None
+    captured: bool
+    interrupted: bool = False
+
+
+AskEvent = AskStarted | TextDelta | Answer
