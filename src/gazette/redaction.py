@@ -1,6 +1,7 @@
 """Masking of anything that looks like a credential, before text leaves Gazette.
 
-Used by the log processor, `config show` and the dialog memory (every captured turn); later by exports.
+Used by the log processor, `config show`, the dialog memory (every captured and imported turn) and the
+training export, which can also `anonymize_text`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,30 @@ def redact_text(text: str) -> str:
     return text
 
 
+# Anonymizing: who and where, beyond the credentials `redact_text` hides.
+EMAIL_MASK = "<email>"
+IP_MASK = "<ip>"
+USER_MASK = "<user>"
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# Not inside a longer dotted number: 1.2.3.4.5 is a version, not an address.
+_IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)")
+_HOME = re.compile(r"(?P<head>/home/|/Users/|\b[A-Za-z]:\\Users\\)(?P<user>[^/\\\s\"'`]+)")
+
+
+def anonymize_text(text: str) -> str:
+    """Return `text` redacted (`redact_text`) with e-mail addresses, IPv4 addresses and the user names
+    of home directories masked: `ada@example.org` → `<email>`, `10.0.0.7` → `<ip>`,
+    `/home/ada/src` → `/home/<user>/src` (also `/Users/ada`, `C:\\Users\\ada`). Idempotent.
+    """
+    if not text:
+        return text
+    text = redact_text(text)
+    text = _EMAIL.sub(EMAIL_MASK, text)
+    text = _IPV4.sub(IP_MASK, text)
+    return _HOME.sub(lambda m: m.group("head") + USER_MASK, text)
+
+
 def is_secret_key(key: str) -> bool:
     """True when a mapping key names a secret (`api_key`, `password`, `Authorization`...)."""
     return bool(_SECRET_KEY.search(key))
@@ -73,4 +98,4 @@ def redact_value(key: str, value: Any) -> Any:
     return redact_text(str(value)) if isinstance(value, str) else value
 
 
-__all__ = ["MASK", "is_secret_key", "redact_text", "redact_value"]
+__all__ = ["MASK", "anonymize_text", "is_secret_key", "redact_text", "redact_value"]
