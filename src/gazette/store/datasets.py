@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert
 
 from gazette.store.tables import training_datasets as datasets
 
@@ -41,10 +41,3 @@ def insert_dataset(
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-def get_dataset(conn: Connection, workspace_id: int, user: str, dataset_id: int) -> Row[Any] | None:
-    query = select(datasets).where(
-        datasets.c.workspace_id == workspace_id, datasets.c.user_id == user, datasets.c.id == dataset_id
-    )
-    return conn.execute(query).first()
