@@ -24,6 +24,7 @@ RLS_TABLES = (
     "rate_limit_log",
     "terminal_dialogs",
     "dialog_capture",
+    "training_datasets",
 )
 
 

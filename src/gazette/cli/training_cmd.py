@@ -1,15 +1,18 @@
 """`gazette training`: the training side of the dialog memory and of local models.
 
-What is captured from your dialogs and the context they give the next question (thin adapters
-over `gz.dialogs`), and Ollama Modelfiles and the models created from them (over `gz.training`).
+What is captured from your dialogs, the context they give the next question, their export as
+fine-tuning data and the import of other tools' logs (thin adapters over `gz.dialogs`); and Ollama
+Modelfiles and the models created from them (over `gz.training`).
 More subcommands register here the same way.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -17,10 +20,11 @@ from gazette.cli.context import cli_context
 from gazette.cli.output import console, print_json
 
 if TYPE_CHECKING:
+    from gazette.dialogs import ExportReport, ImportReport
     from gazette.providers import CreateProgress
 
 app = typer.Typer(
-    help="Training data and models of your own: capture, context, Modelfiles, models on Ollama.",
+    help="Training data and models of your own: capture, context, export, import, Modelfiles, models on Ollama.",
     no_args_is_help=True,
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -85,6 +89,132 @@ def inject(
         f"{block.included} turns ({block.trimmed} trimmed, {block.left_out} left out); "
         f"~{block.tokens} of {block.budget} tokens\n"
     )
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Sessions started on or after this day (YYYY-MM-DD, UTC).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Sessions started on or before this day (YYYY-MM-DD, UTC).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Sessions with a turn of this provider:model or route.")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", "-s", help="Only this session (an id or a unique prefix).")
+    ] = None,
+    format_: Annotated[
+        Literal["jsonl", "sharegpt", "parquet"],
+        typer.Option("--format", "-f", help="jsonl (OpenAI chat), sharegpt, or parquet (the parquet extra)."),
+    ] = "jsonl",
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help='The system message of every example, replacing theirs ("" for none).'),
+    ] = None,
+    anonymize: Annotated[
+        bool, typer.Option("--anonymize", help="Also mask e-mail and IPv4 addresses and home-directory users.")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Export your sessions as fine-tuning data: one example per session, system message first.
+
+    Sessions that make no valid example (roles not alternating, empty content, no complete answer)
+    are skipped and counted by reason; interrupted answers are dropped with their question. The
+    file is written whole or not at all. Without -o the data goes to stdout and the summary to stderr.
+    """
+    from gazette.dialogs import ExportOptions
+
+    gz = cli_context(ctx).gazette()
+    options = ExportOptions(
+        format=format_,
+        date_from=date_from,
+        date_to=date_to,
+        model=model,
+        session=session,
+        system=system,
+        anonymize=anonymize,
+    )
+    owner = gz.local_owner()
+    with _progress("exporting", "sessions", quiet=as_json or output is None) as advance:
+        report = gz.dialogs.export(owner, options, path=output, out=sys.stdout, force=force, progress=advance)
+    if as_json:
+        text = _dumps(report.model_dump(mode="json"))
+        (sys.stdout if output is not None else sys.stderr).write(text)
+        return
+    _export_summary(report)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    source: Annotated[
+        Literal["llm-logs", "openai-export"],
+        typer.Option("--from", help="llm-logs (llm's logs.db) or openai-export (ChatGPT conversations.json)."),
+    ],
+    path: Annotated[Path, typer.Argument(help="The file to import.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Import another tool's conversations as your sessions (secrets redacted; again: only new ones)."""
+    gz = cli_context(ctx).gazette()
+    report = gz.dialogs.import_dialogs(gz.local_owner(), source, path)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
+    _import_summary(report)
+
+
+@contextmanager
+def _progress(verb: str, noun: str, *, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A Rich bar on a terminal's stderr; nothing when piped or quiet."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(f"[bold]{verb}"), BarColumn(), MofNCompleteColumn(), TextColumn(noun), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(verb, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
+def _export_summary(report: ExportReport) -> None:
+    where = report.path or "stdout"
+    lines = [
+        f"Wrote {_count(report.sessions, 'session')} ({_count(report.turns, 'turn')}) as {report.format} "
+        f"to {where} (dataset {report.dataset_id})."
+    ]
+    for title, tally in (("skipped", report.skipped), ("dropped", report.dropped)):
+        for reason, entry in sorted(tally.items(), key=lambda item: -item[1].count):
+            unit = "session" if title == "skipped" else "pair"
+            lines.append(f"  {title} {_count(entry.count, unit)}: {reason} (e.g. {', '.join(entry.examples[:3])})")
+    # The data may be on stdout: the summary always goes to stderr when no file was given.
+    stream = sys.stdout if report.path else sys.stderr
+    stream.write("\n".join(lines) + "\n")
+
+
+def _import_summary(report: ImportReport) -> None:
+    lines = [
+        f"Imported {_count(report.sessions, 'session')} ({_count(report.turns, 'turn')}) from {report.path}; "
+        f"{_count(report.existing, 'session')} imported before, left as they were."
+    ]
+    lines += [f"  skipped {count}: {reason}" for reason, count in sorted(report.skipped.items(), key=lambda i: -i[1])]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 # The seed's defaults for a card with 8 GB of VRAM (gazette.training.modelfile).

@@ -1,4 +1,5 @@
-"""The dialog memory: `gazette ask`, captured turns (`terminal_dialogs`), sessions and context injection."""
+"""The dialog memory: `gazette ask`, captured turns (`terminal_dialogs`), sessions, context injection,
+training export (`export.py`) and imports from other tools (`importers.py`)."""
 
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.models import (
@@ -8,7 +9,11 @@ from gazette.dialogs.models import (
     CaptureState,
     ContextBlock,
     Dialog,
+    ExportOptions,
+    ExportReport,
+    ImportReport,
     Session,
+    Skipped,
     Turn,
 )
 from gazette.dialogs.service import Dialogs
@@ -21,7 +26,11 @@ __all__ = [
     "ContextBlock",
     "Dialog",
     "Dialogs",
+    "ExportOptions",
+    "ExportReport",
+    "ImportReport",
     "Session",
+    "Skipped",
     "Turn",
     "estimate_tokens",
     "fit",

@@ -102,3 +102,51 @@ class Answer(BaseModel):
 
 
 AskEvent = AskStarted | TextDelta | Answer
+
+
+ExportFormat = Literal["jsonl", "sharegpt", "parquet"]
+ImportSource = Literal["llm-logs", "openai-export"]
+
+
+class ExportOptions(BaseModel):
+    """Which sessions a training export takes and how it writes them."""
+
+    format: ExportFormat = "jsonl"
+    date_from: str | None = Field(default=None, description="YYYY-MM-DD (UTC): sessions that started on or after.")
+    date_to: str | None = Field(default=None, description="YYYY-MM-DD (UTC): sessions that started on or before.")
+    model: str | None = Field(default=None, description="Sessions with a turn of this provider:model or route.")
+    session: str | None = Field(default=None, description="Only this session (an id or a unique prefix).")
+    system: str | None = Field(default=None, description="The system message of every example, replacing theirs.")
+    anonymize: bool = Field(default=False, description="Also mask e-mail and IPv4 addresses and home-directory users.")
+
+
+class Skipped(BaseModel):
+    """How often one reason applied, with up to five of the sessions it applied to."""
+
+    count: int = 0
+    examples: list[str] = Field(default_factory=list)
+
+
+class ExportReport(BaseModel):
+    """What a training export wrote, and what it left out and why."""
+
+    dataset_id: int
+    format: ExportFormat
+    path: str | None = Field(description="The file written; None for standard output.")
+    sessions: int = Field(description="Examples written: one per session.")
+    turns: int = Field(description="User and assistant messages written (system messages not counted).")
+    skipped: dict[str, Skipped] = Field(description="Sessions left out, by reason.")
+    dropped: dict[str, Skipped] = Field(
+        description="Question-and-answer pairs left out of written sessions, by reason."
+    )
+
+
+class ImportReport(BaseModel):
+    """What an import added to the dialog memory."""
+
+    source: ImportSource
+    path: str
+    sessions: int = Field(description="Sessions added.")
+    turns: int = Field(description="Turns added.")
+    existing: int = Field(description="Sessions already imported before (left as they are).")
+    skipped: dict[str, int] = Field(description="Messages or conversations not imported, by reason.")

@@ -6,10 +6,12 @@ Every query names the workspace and the user: dialogs are personal, admins inclu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gazette.errors import ConflictError
@@ -173,3 +175,73 @@ def set_capture(conn: Connection, workspace_id: int, user: str, *, enabled: bool
     )
     if updated.rowcount == 0:
         conn.execute(insert(capture).values(workspace_id=workspace_id, user_id=user, enabled=enabled, updated_at=at))
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """The sessions an export takes: started in [start, end), with a turn by `model`, or just one."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    model: str | None = None
+    session_id: str | None = None
+
+
+def _export_sessions(workspace_id: int, user: str, scope: ExportScope) -> Any:
+    """The visible sessions in `scope`: (session_id, started_at), by the first turn's time."""
+    started = func.min(turns.c.timestamp)
+    query = select(turns.c.session_id, started.label("started_at")).where(_mine(workspace_id, user))
+    if scope.session_id is not None:
+        query = query.where(turns.c.session_id == scope.session_id)
+    if scope.model is not None:
+        answered = select(turns.c.session_id).where(
+            _mine(workspace_id, user), or_(turns.c.model == scope.model, turns.c.route == scope.model)
+        )
+        query = query.where(turns.c.session_id.in_(answered))
+    query = query.group_by(turns.c.session_id)
+    if scope.start is not None:
+        query = query.having(started >= scope.start)
+    if scope.end is not None:
+        query = query.having(started < scope.end)
+    return query.subquery("chosen")
+
+
+def count_export_sessions(conn: Connection, workspace_id: int, user: str, scope: ExportScope) -> int:
+    """How many sessions `export_turns` will go through."""
+    chosen = _export_sessions(workspace_id, user, scope)
+    return int(conn.execute(select(func.count()).select_from(chosen)).scalar_one())
+
+
+def export_turns(
+    conn: Connection, workspace_id: int, user: str, scope: ExportScope, *, batch: int = 2000
+) -> Iterator[Any]:
+    """The visible turns of the sessions in `scope`, session after session by start time, each in
+    turn order; fetched `batch` rows at a time."""
+    chosen = _export_sessions(workspace_id, user, scope)
+    query = (
+        select(
+            turns.c.session_id,
+            turns.c.turn_number,
+            turns.c.role,
+            turns.c.content,
+            turns.c.interrupted,
+            turns.c.timestamp,
+        )
+        .join(chosen, chosen.c.session_id == turns.c.session_id)
+        .where(_mine(workspace_id, user))
+        .order_by(chosen.c.started_at, turns.c.session_id, turns.c.turn_number)
+    )
+    # A server-side cursor on PostgreSQL: 100k turns are never all in memory at once.
+    yield from conn.execution_options(yield_per=batch).execute(query)
+
+
+def existing_sessions(conn: Connection, workspace_id: int, user: str, session_ids: list[str]) -> set[str]:
+    """Which of `session_ids` the user has rows for, deleted ones included."""
+    found: set[str] = set()
+    for i in range(0, len(session_ids), 500):
+        chunk = session_ids[i : i + 500]
+        query = select(turns.c.session_id).where(
+            turns.c.workspace_id == workspace_id, turns.c.user_id == user, turns.c.session_id.in_(chunk)
+        )
+        found |= {str(row.session_id) for row in conn.execute(query.distinct())}
+    return found

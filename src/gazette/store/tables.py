@@ -271,3 +271,21 @@ dialog_capture = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("uq_dialog_capture_user", "workspace_id", "user_id", unique=True),
 )
+
+# One row per `gazette training export`: what was written where, from which sessions, and what was skipped.
+training_datasets = Table(
+    "training_datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("format", String(20), nullable=False),  # jsonl, sharegpt, parquet
+    Column("path", Text, nullable=True),  # None: written to stdout
+    Column("filters", JSON, nullable=False),
+    Column("session_ids", JSON, nullable=False),  # the sessions written, in order
+    Column("sessions", Integer, nullable=False),
+    Column("turns", Integer, nullable=False),
+    Column("skipped", JSON, nullable=False),  # {reason: {"count": n, "examples": [session ids]}}
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_training_datasets_user", "workspace_id", "user_id", "created_at"),
+)
