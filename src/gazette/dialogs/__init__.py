@@ -10,8 +10,9 @@ from gazette.dialogs.models import (
     Dialog,
     Session,
     Turn,
+    Usage,
 )
-from gazette.dialogs.service import Dialogs
+from gazette.dialogs.service import Dialogs, final_answer
 
 __all__ = [
     "Answer",
@@ -23,6 +24,8 @@ __all__ = [
     "Dialogs",
     "Session",
     "Turn",
+    "Usage",
     "estimate_tokens",
+    "final_answer",
     "fit",
 ]
