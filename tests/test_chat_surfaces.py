@@ -250,12 +250,15 @@ def test_a_websocket_stop_ends_the_answer_which_is_recorded_interrupted_and_the_
         ws.send(json.dumps({"prompt": "Why is the sky blue?", "model": MODEL}))
         first = json.loads(ws.recv(timeout=WAIT))
         assert first == {"type": "delta", "text": "The"}
+        ws.send(json.dumps({"prompt": "meanwhile?", "model": MODEL}))  # one answer at a time
         ws.send(json.dumps({"type": "stop"}))
         messages: list[dict[str, Any]] = []
         while not messages or messages[-1]["type"] != "done":
             messages.append(json.loads(ws.recv(timeout=WAIT)))
         done = messages[-1]
-        received = "The" + "".join(message["text"] for message in messages[:-1])
+        [busy] = [message for message in messages if message["type"] == "error"]
+        assert busy["error"]["code"] == "invalid_input"
+        received = "The" + "".join(message["text"] for message in messages if message["type"] == "delta")
         assert (done["interrupted"], done["answer"], done["captured"]) == (True, received, True)
         assert len(received) < len(ANSWER)
         ollama.delay = 0
