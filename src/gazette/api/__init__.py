@@ -13,7 +13,7 @@ from gazette.api.errors import install_error_handlers
 from gazette.api.mcp_auth import RequireCredential
 from gazette.api.metrics import Metrics
 from gazette.api.middleware import RequestContextMiddleware
-from gazette.api.routes import auth, health, memory, system, webhooks
+from gazette.api.routes import auth, chat, chat_ws, health, memory, system, webhooks
 from gazette.app import Gazette
 
 MCP_PATH = "/mcp"
@@ -45,6 +45,8 @@ def create_app(gz: Gazette) -> FastAPI:
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(memory.router)
+    app.include_router(chat.router)
+    app.include_router(chat_ws.router)
     app.include_router(webhooks.router)
     # An exact route (not a Mount) so that POST /mcp is served without a redirect to /mcp/.
     app.router.routes.append(Route(MCP_PATH, endpoint=RequireCredential(mcp_app, gz), include_in_schema=False))

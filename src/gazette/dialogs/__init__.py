@@ -15,8 +15,9 @@ from gazette.dialogs.models import (
     Session,
     Skipped,
     Turn,
+    Usage,
 )
-from gazette.dialogs.service import Dialogs
+from gazette.dialogs.service import Dialogs, final_answer
 
 __all__ = [
     "Answer",
@@ -32,6 +33,8 @@ __all__ = [
     "Session",
     "Skipped",
     "Turn",
+    "Usage",
     "estimate_tokens",
+    "final_answer",
     "fit",
 ]

@@ -80,9 +80,17 @@ class AskStarted(BaseModel):
     session: str
     new_session: bool
     route: str
+    provider: str
     model: str = Field(description="provider:model the question goes to.")
     capture: bool = Field(description="Whether the turns will be recorded.")
     history_turns: int = Field(default=0, description="Earlier turns sent in the context block.")
+
+
+class Usage(BaseModel):
+    """Tokens of one call, as the provider counted them (None: it did not say)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Answer(BaseModel):
@@ -91,6 +99,7 @@ class Answer(BaseModel):
     type: Literal["answer"] = "answer"
     session: str
     route: str
+    provider: str
     model: str
     answer: str
     prompt_tokens: int | None = None
@@ -99,6 +108,10 @@ class Answer(BaseModel):
     first_token_ms: int | None = None
     captured: bool
     interrupted: bool = False
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
 
 
 AskEvent = AskStarted | TextDelta | Answer

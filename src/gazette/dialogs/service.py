@@ -167,6 +167,7 @@ class Dialogs:
                 session=question.session,
                 new_session=question.new_session,
                 route=question.route.name,
+                provider=question.route.provider,
                 model=question.route.target,
                 capture=question.capture,
                 history_turns=question.history_turns,
@@ -193,6 +194,7 @@ class Dialogs:
         yield Answer(
             session=question.session,
             route=question.route.name,
+            provider=question.route.provider,
             model=question.route.target,
             answer=answer,
             prompt_tokens=done.prompt_tokens if done else None,
@@ -560,6 +562,21 @@ class Dialogs:
                 details={"session": ref},
             )
         return found[0]
+
+
+def final_answer(events: Generator[AskEvent, None, None]) -> Answer:
+    """Iterate `Dialogs.ask` to its end and return the `Answer` (closing the generator whatever happens).
+
+    Raises:
+        ProviderError: the call failed.
+    """
+    try:
+        for event in events:
+            if isinstance(event, Answer):
+                return event
+    finally:
+        events.close()
+    raise AssertionError("the answer stream ended without its Answer")  # pragma: no cover - ask always ends so
 
 
 def _close(events: Iterator[ChatEvent]) -> None:

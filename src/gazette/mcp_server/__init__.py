@@ -6,13 +6,14 @@ from mcp.server.mcpserver import MCPServer
 
 from gazette import __version__
 from gazette.app import Gazette
-from gazette.mcp_server import tools_memory, tools_system
+from gazette.mcp_server import tools_memory, tools_models, tools_system
 from gazette.mcp_server.principals import PRINCIPAL_SCOPE_KEY, PrincipalResolver, Transport
 
 INSTRUCTIONS = (
     "Gazette gives you memory and context for the user's repositories. "
     "Call gazette_info to see which workspace and capabilities are available; search the indexed "
-    "repositories with memory_search and open what it cites with memory_read."
+    "repositories with memory_search and open what it cites with memory_read; ask_model asks "
+    "another model the user configured."
 )
 
 
@@ -31,6 +32,7 @@ def build_mcp_server(gz: Gazette, *, transport: Transport) -> MCPServer:
     principal_of = PrincipalResolver(gz, transport)
     tools_system.register(server, gz, principal_of)
     tools_memory.register(server, gz, principal_of)
+    tools_models.register(server, gz, principal_of)
     return server
 
 
