@@ -13,6 +13,7 @@ from gazette.cli import (
     ask_cmd,
     audit_cmd,
     auth_cmd,
+    code_cmd,
     config_cmd,
     db_cmd,
     dialogs_cmd,
@@ -95,6 +96,7 @@ app.add_typer(index_cmd.hooks_app, name="hooks")
 app.add_typer(webhooks_cmd.app, name="webhooks")
 app.add_typer(models_cmd.app, name="models")
 app.command("ask")(ask_cmd.ask)
+app.command("code")(code_cmd.code)
 app.add_typer(dialogs_cmd.app, name="dialogs")
 app.add_typer(training_cmd.app, name="training")
 app.add_typer(auth_cmd.app, name="auth")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,8 +20,9 @@ from sqlalchemy import Connection, Row
 
 from gazette.auth.models import Principal
 from gazette.auth.service import require_scope
+from gazette.dialogs import code_context, importers
 from gazette.dialogs import export as export_rules
-from gazette.dialogs import importers
+from gazette.dialogs.code_context import CodeContext
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.export import Progress
 from gazette.dialogs.models import (
@@ -55,6 +56,11 @@ log = get_logger("gazette.dialogs")
 ROLES = ("system", "user", "assistant")
 CAPTURE_COMMAND = "chosen with gazette training capture"
 _INSERT_ATTEMPTS = 3
+CODE_INSTRUCTION = (
+    "You are a careful senior software engineer. Answer the request with working code and a short "
+    "explanation. Base the answer on the context below when it is relevant, and cite the sources you "
+    "used by their headers (a file path, git diff, or repo/path:lines)."
+)
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,42 @@ class Dialogs:
             asked_at=now,
         )
         return self._converse(question, events)
+
+    def code(
+        self,
+        principal: Principal,
+        prompt: str,
+        *,
+        files: Sequence[Path] = (),
+        diff: str | None = None,
+        search: str | None = None,
+        repo: str | None = None,
+        budget: int = code_context.DEFAULT_BUDGET,
+        cwd: Path | None = None,
+        model: str | None = None,
+        session: str | None = None,
+        new: bool = False,
+        capture: bool = True,
+    ) -> tuple[CodeContext, Generator[AskEvent, None, None]]:
+        """Ask for code with a context of `files`, `git diff [diff]` and cited `search` hits fitted to
+        `budget` tokens (the rules are in `gazette.dialogs.code_context`); returns the context, to say
+        what went in, and the events of `ask`, whose rules (sessions, capture, errors) apply as they are.
+        The instruction and the context are sent, and recorded, as the system turn.
+
+        Raises:
+            InvalidInputError: an empty prompt; as `code_context.assemble` and `ask`.
+            NotFoundError, PermissionDeniedError: as `code_context.assemble` and `ask`.
+        """
+        if not prompt.strip():
+            raise InvalidInputError('the prompt is empty: say what to write, e.g. gazette code "add a --dry-run flag"')
+        context = code_context.assemble(
+            self._gz, principal, files=files, diff=diff, search=search, repo=repo, budget=budget, cwd=cwd
+        )
+        system = CODE_INSTRUCTION
+        if context.text:
+            system += "\n\nContext, each part under a header citing its source:\n\n" + context.text
+        events = self.ask(principal, prompt, model=model, session=session, new=new, system=system, capture=capture)
+        return context, events
 
     def _converse(self, question: _Question, events: Iterator[ChatEvent]) -> Generator[AskEvent, None, None]:
         parts: list[str] = []
