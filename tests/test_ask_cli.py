@@ -226,12 +226,18 @@ def recorded_reply(home: Path) -> tuple[str, bool]:
 
 
 def test_ctrl_c_stops_the_answer_keeps_what_arrived_and_exits_130(ollama: ModelServer, home: Path) -> None:
-    # The server paces its frames: the answer is still arriving when Ctrl-C comes, even on a loaded
-    # machine (0.3 s once failed in CI when this process was descheduled past the end of the answer).
-    ollama.delay = 1.0
-    process = subprocess.Popen(
-        gazette_command("ask", "explain git rebase", "-m", "llama3.2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    ollama.delay = 0.5  # the server paces its frames: the answer is still arriving when Ctrl-C comes
+    # A shell starts background jobs with SIGINT ignored, and children inherit that; a handled signal
+    # is reset to the default in the child, where Python then turns it into KeyboardInterrupt.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            gazette_command("ask", "explain git rebase", "-m", "llama3.2"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert process.stdout is not None
     first = process.stdout.read1(100)  # the first piece of the answer
     process.send_signal(signal.SIGINT)
