@@ -7,23 +7,15 @@ from typing import Annotated
 import typer
 
 from gazette.cli.context import cli_context
-from gazette.cli.streaming import stream_answer
+from gazette.cli.streaming import ModelOption, NewOption, NoCaptureOption, SessionOption, stream_answer
 
 
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="What to ask, in plain words.")],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help="A route, provider:model or a model on the Ollama server [default: models.default]."
-        ),
-    ] = None,
-    session: Annotated[
-        str | None,
-        typer.Option("--session", "-s", help="Continue this session (an id or a unique prefix: gazette dialogs list)."),
-    ] = None,
-    new: Annotated[bool, typer.Option("--new", help="Start a new session.")] = False,
+    model: ModelOption = None,
+    session: SessionOption = None,
+    new: NewOption = False,
     system: Annotated[
         str | None, typer.Option("--system", help="System prompt for this question (recorded as a system turn).")
     ] = None,
@@ -31,9 +23,7 @@ def ask(
         int,
         typer.Option("--with-history", help="Send up to N earlier turns ahead of the question (see training inject)."),
     ] = 0,
-    no_capture: Annotated[
-        bool, typer.Option("--no-capture", help="Record neither the question nor the answer.")
-    ] = False,
+    no_capture: NoCaptureOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object when the answer is complete.")] = False,
 ) -> None:
     """Ask a model: the answer streams as it arrives; the turns are recorded, secrets redacted.

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gazette.cli.context import cli_context
-from gazette.cli.streaming import note, stream_answer
+from gazette.cli.streaming import ModelOption, NewOption, NoCaptureOption, SessionOption, note, stream_answer
 
 DEFAULT_BUDGET = 6000  # gazette.dialogs.code_context.DEFAULT_BUDGET, kept here for a fast --help
 
@@ -38,20 +38,10 @@ def code(
     budget: Annotated[
         int, typer.Option("--budget", help="Size of the context in tokens (4 characters each).")
     ] = DEFAULT_BUDGET,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help="A route, provider:model or a model on the Ollama server [default: models.default]."
-        ),
-    ] = None,
-    session: Annotated[
-        str | None,
-        typer.Option("--session", "-s", help="Continue this session (an id or a unique prefix: gazette dialogs list)."),
-    ] = None,
-    new: Annotated[bool, typer.Option("--new", help="Start a new session.")] = False,
-    no_capture: Annotated[
-        bool, typer.Option("--no-capture", help="Record neither the question nor the answer.")
-    ] = False,
+    model: ModelOption = None,
+    session: SessionOption = None,
+    new: NewOption = False,
+    no_capture: NoCaptureOption = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object when the answer is complete, with the context.")
     ] = False,

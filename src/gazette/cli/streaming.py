@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,20 @@ if TYPE_CHECKING:
     from gazette.dialogs import Answer, AskEvent, AskStarted
 
 INTERRUPTED_EXIT = 130
+
+# The options every command that asks a model shares (gazette ask, gazette code).
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="A route, provider:model or a model on the Ollama server [default: models.default]."
+    ),
+]
+SessionOption = Annotated[
+    str | None,
+    typer.Option("--session", "-s", help="Continue this session (an id or a unique prefix: gazette dialogs list)."),
+]
+NewOption = Annotated[bool, typer.Option("--new", help="Start a new session.")]
+NoCaptureOption = Annotated[bool, typer.Option("--no-capture", help="Record neither the question nor the answer.")]
 
 
 def stream_answer(
