@@ -25,6 +25,8 @@ RLS_TABLES = (
     "terminal_dialogs",
     "dialog_capture",
     "training_datasets",
+    "dialog_transcripts",
+    "dialog_summaries",
 )
 
 

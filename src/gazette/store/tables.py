@@ -289,3 +289,38 @@ training_datasets = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_training_datasets_user", "workspace_id", "user_id", "created_at"),
 )
+
+# The raw terminal transcript of one `gazette training wrap` run (secrets redacted); its turns are in
+# terminal_dialogs under the same session.
+dialog_transcripts = Table(
+    "dialog_transcripts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("session_id", String(32), nullable=False),
+    Column("command", JSON, nullable=False),  # argv of the wrapped program
+    Column("transcript", Text, nullable=False),
+    Column("bytes", Integer, nullable=False),  # size of the raw output before decoding
+    Column("exit_code", Integer, nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Index("ix_dialog_transcripts_session", "workspace_id", "user_id", "session_id"),
+)
+
+# Turns 1..through_turn of a session distilled into a summary by a cheaper model (`training.distill_model`).
+dialog_summaries = Table(
+    "dialog_summaries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("session_id", String(32), nullable=False),
+    Column("through_turn", Integer, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("model", String(300), nullable=False),
+    Column("source_tokens", Integer, nullable=False),  # estimated tokens of the turns summarised
+    Column("tokens", Integer, nullable=False),  # estimated tokens of the summary
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("uq_dialog_summaries_through", "workspace_id", "user_id", "session_id", "through_turn", unique=True),
+)
