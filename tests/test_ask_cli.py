@@ -137,6 +137,30 @@ def test_training_inject_prints_the_block_and_json_tells_the_counts(
     assert only["included"] == 1  # type: ignore[index]
 
 
+def test_training_distill_summarises_older_turns_that_inject_then_leads_with(
+    capsys: pytest.CaptureFixture[str], ollama: ModelServer
+) -> None:
+    for question in ("first question", "second question", "third question"):
+        run(capsys, "ask", question, "-m", "llama3.2")
+    session = str(sessions(capsys)[0]["id"])
+    code, out, err = run(capsys, "training", "distill", session[:8])
+    assert code == 1
+    assert "no distill model: give --model, or set training.distill_model" in err
+    code, out, err = run(capsys, "training", "distill", session[:8], "--model", "qwen2.5:7b", "--budget", "60")
+    assert (code, out) == (0, f"{ANSWER}\n"), err
+    assert err.startswith("Distilled ")
+    assert "by ollama:qwen2.5:7b" in err
+    assert ollama.chats()[-1].body["model"] == "qwen2.5:7b"
+    again = run_json(capsys, "training", "distill", session, "--model", "qwen2.5:7b", "--budget", "60")
+    assert isinstance(again, dict)
+    assert again["created"] is False
+    assert again["summary"]["content"] == ANSWER
+    block = run_json(capsys, "training", "inject", "--session", session, "--budget", "60")
+    assert isinstance(block, dict)
+    assert block["summary_through"] == again["summary"]["through_turn"]
+    assert block["text"].startswith(f"Summary of turns 1–{block['summary_through']} (distilled by ollama:qwen2.5:7b")
+
+
 def test_with_history_sends_the_block_to_the_model(capsys: pytest.CaptureFixture[str], ollama: ModelServer) -> None:
     run(capsys, "ask", "explain git rebase", "-m", "llama3.2")
     run(capsys, "ask", "and merge?", "-m", "llama3.2", "--with-history", "2", "--system", "Be brief.")

@@ -16,7 +16,7 @@ from gazette.dialogs import Answer, AskEvent, AskStarted
 from gazette.errors import InvalidInputError, NotFoundError, PermissionDeniedError, ProviderError
 from gazette.providers import TextDelta
 from gazette.settings import load_settings
-from gazette.store.tables import terminal_dialogs
+from gazette.store.tables import dialog_summaries, terminal_dialogs
 from gazette.store.types import utcnow
 from tests.model_servers import ANSWER, ModelServer
 
@@ -32,10 +32,12 @@ def ollama() -> Iterator[ModelServer]:
 
 def make_gazette(store_url: str, ollama: ModelServer, **overrides: Any) -> Gazette:
     loaded = load_settings(
-        store={"url": store_url},
-        providers={"ollama": {"url": ollama.url}, "retry_backoff_seconds": []},
-        models={"routes": ROUTES},
-        **overrides,
+        **{
+            "store": {"url": store_url},
+            "providers": {"ollama": {"url": ollama.url}, "retry_backoff_seconds": []},
+            "models": {"routes": ROUTES},
+            **overrides,
+        }
     )
     return Gazette(loaded.settings, loaded=loaded)
 
@@ -422,3 +424,128 @@ def test_inject_fits_the_latest_turns_to_the_budget(gz: Gazette) -> None:
         gz.dialogs.context_block(owner, budget=10)
     with pytest.raises(InvalidInputError, match="--last must be 1 or more"):
         gz.dialogs.context_block(owner, last=0)
+
+
+# --------------------------------------------------------------------------- distilling older turns
+
+
+def long_session(gz: Gazette, pairs: int, words: int = 60, session: str | None = None) -> str:
+    """A session of `pairs` questions and answers of `words` words each, recorded directly."""
+    owner = gz.local_owner()
+    for i in range(pairs):
+        question = " ".join(f"q{i}w{j}" for j in range(words))
+        turn = gz.dialogs.record_turn(owner, role="user", content=question, session=session)
+        assert turn is not None
+        session = turn.session
+        gz.dialogs.record_turn(
+            owner, role="assistant", content=" ".join(f"a{i}w{j}" for j in range(words)), session=session
+        )
+    assert session is not None
+    return session
+
+
+def distilling(store_url: str, ollama: ModelServer) -> Gazette:
+    return make_gazette(
+        store_url,
+        ollama,
+        models={"routes": {**ROUTES, "cheap": "ollama:qwen2.5:7b"}},
+        training={"distill_model": "cheap"},
+    )
+
+
+def test_a_session_that_outgrows_the_budget_is_distilled_and_the_summary_leads_the_block(
+    store_url: str, ollama: ModelServer
+) -> None:
+    gz = distilling(store_url, ollama)
+    owner = gz.local_owner()
+    session = long_session(gz, 6)  # 12 turns of ~100 tokens each
+    block = gz.dialogs.context_block(owner, session=session, budget=400)
+    [call] = ollama.chats()
+    assert call.body["model"] == "qwen2.5:7b"
+    sent = call.body["messages"][-1]["content"]
+    assert "q0w0" in sent  # the oldest turns went to the distill model
+    assert "a5w0" not in sent  # the newest stayed out: they are kept whole
+    assert block.summary_through is not None
+    assert block.summary_model == "ollama:qwen2.5:7b"
+    assert block.text.startswith(f"Summary of turns 1–{block.summary_through} (distilled by ollama:qwen2.5:7b, ")
+    assert ANSWER in block.text
+    assert block.text.endswith(" ".join(f"a5w{j}" for j in range(60)))  # the newest turn whole
+    assert (block.trimmed, block.left_out, block.distill_error) == (0, 0, None)
+    assert block.tokens <= 400
+    # The summary is stored: the next block uses it without calling the model again.
+    again = gz.dialogs.context_block(owner, session=session, budget=400)
+    assert again.text == block.text
+    assert len(ollama.chats()) == 1
+    # A block of only the newest turns does not reach back into the summary.
+    assert gz.dialogs.context_block(owner, session=session, budget=400, last=2).summary_through is None
+    # The session grows past the budget again: the summary so far is folded into a new one.
+    long_session(gz, 4, session=session)
+    grown = gz.dialogs.context_block(owner, session=session, budget=400)
+    assert len(ollama.chats()) == 2
+    resent = ollama.chats()[-1].body["messages"][-1]["content"]
+    assert resent.startswith(f"Earlier summary (of turns 1–{block.summary_through}):\n{ANSWER}")
+    assert grown.summary_through is not None
+    assert grown.summary_through > block.summary_through
+    gz.close()
+
+
+def test_without_a_distill_model_older_turns_are_trimmed_and_nothing_is_sent(gz: Gazette, ollama: ModelServer) -> None:
+    session = long_session(gz, 6)
+    block = gz.dialogs.context_block(gz.local_owner(), session=session, budget=400)
+    assert block.summary_through is None
+    assert block.trimmed + block.left_out > 0
+    assert ollama.chats() == []
+
+
+def test_a_failed_distillation_leaves_the_block_trimmed_and_says_why(store_url: str, ollama: ModelServer) -> None:
+    gz = distilling(store_url, ollama)
+    session = long_session(gz, 6)
+    ollama.fail = "server_error"
+    block = gz.dialogs.context_block(gz.local_owner(), session=session, budget=400)
+    assert block.summary_through is None
+    assert block.trimmed + block.left_out > 0
+    assert block.distill_error is not None
+    assert "llama runner process has terminated" in block.distill_error
+    gz.close()
+
+
+def test_ask_with_history_continuing_a_session_sends_the_summary_ahead(store_url: str, ollama: ModelServer) -> None:
+    gz = distilling(store_url, ollama)
+    session = long_session(gz, 30, words=20)  # ~2,400 tokens: more than the default budget of 2,000
+    answer_of(ask(gz, "and now?", session=session, with_history=100))
+    distilled, asked = ollama.chats()
+    assert distilled.body["model"] == "qwen2.5:7b"
+    system = asked.body["messages"][0]
+    assert system["role"] == "system"
+    assert system["content"].startswith("Summary of turns 1–")
+    assert asked.body["model"] == "llama3.2"
+    gz.close()
+
+
+def test_distill_on_demand_and_its_refusals(gz: Gazette, ollama: ModelServer) -> None:
+    owner = gz.local_owner()
+    short = long_session(gz, 1, words=5)
+    with pytest.raises(InvalidInputError, match=r"no distill model: give --model, or set training\.distill_model"):
+        gz.dialogs.distill(owner, short)
+    nothing = gz.dialogs.distill(owner, short, model="ollama:qwen2.5:7b")
+    assert (nothing.summary, nothing.created, nothing.folded, nothing.kept) == (None, False, 0, 2)
+    assert ollama.chats() == []
+    session = long_session(gz, 6)
+    done = gz.dialogs.distill(owner, session, model="ollama:qwen2.5:7b", budget=400)
+    assert done.created
+    assert done.summary is not None
+    assert (done.summary.content, done.summary.model) == (ANSWER, "ollama:qwen2.5:7b")
+    assert done.folded + done.kept == 12
+    assert done.summary.through_turn == done.folded
+    assert done.summary.source_tokens > done.summary.tokens
+    assert not gz.dialogs.distill(owner, session, model="ollama:qwen2.5:7b", budget=400).created
+    with pytest.raises(InvalidInputError, match="at least 50 tokens"):
+        gz.dialogs.distill(owner, session, model="ollama:qwen2.5:7b", budget=10)
+    with pytest.raises(NotFoundError, match="no dialog session"):
+        gz.dialogs.distill(owner, "nosuchsession", model="ollama:qwen2.5:7b")
+    with pytest.raises(PermissionDeniedError):
+        gz.dialogs.distill(person("ada", "models:use", "dialogs:read"), session, model="ollama:qwen2.5:7b")
+    # Deleting the session removes its summaries.
+    gz.dialogs.delete_session(owner, session)
+    with gz.store.begin() as conn:
+        assert conn.execute(select(dialog_summaries)).all() == []

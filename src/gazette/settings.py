@@ -271,6 +271,11 @@ class TrainingSettings(_Section):
         description="Size, in tokens (4 characters each), of the context block of earlier turns "
         "(`training inject`, `ask --with-history`).",
     )
+    distill_model: str | None = Field(
+        default=None,
+        description="A cheaper model (a route or provider:model) that distills a session's older turns into a "
+        "stored summary when the session outgrows inject_budget; unset: older turns are trimmed instead.",
+    )
 
 
 class McpServerSettings(_Section):

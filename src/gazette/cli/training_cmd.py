@@ -85,10 +85,57 @@ def inject(
         sys.stderr.write("No captured turns fit: nothing to inject.\n")
         return
     sys.stdout.write(block.text + "\n")
+    summary = f"a summary of turns 1–{block.summary_through} and " if block.summary_through else ""
     sys.stderr.write(
-        f"{block.included} turns ({block.trimmed} trimmed, {block.left_out} left out); "
+        f"{summary}{block.included} turns ({block.trimmed} trimmed, {block.left_out} left out); "
         f"~{block.tokens} of {block.budget} tokens\n"
     )
+    if block.distill_error:
+        sys.stderr.write(f"Older turns were trimmed, not distilled: {block.distill_error}\n")
+
+
+@app.command("distill")
+def distill(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="The session (an id or a unique prefix).")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="The model that summarises [default: training.distill_model]."),
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option("--budget", help="Token budget of the context block [default: training.inject_budget]."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Distill a session's older turns into a stored summary by a cheaper model.
+
+    The newest turns that fit in half the budget stay whole; the older ones, with the summary so
+    far, are summarised in at most a quarter of the budget. `training inject --session` and
+    `ask --with-history` then put the summary ahead of the newer turns. With
+    training.distill_model set this happens by itself when a session outgrows the budget.
+    """
+    gz = cli_context(ctx).gazette()
+    done = gz.dialogs.distill(gz.local_owner(), session, model=model, budget=budget)
+    if as_json:
+        print_json(done.model_dump(mode="json"))
+        return
+    summary = done.summary
+    if summary is None:
+        sys.stderr.write(f"Nothing to distill: the session's {_count(done.kept, 'turn')} fit in half the budget.\n")
+        return
+    sys.stdout.write(summary.content + "\n")
+    if done.created:
+        sys.stderr.write(
+            f"Distilled {_count(done.folded, 'turn')} into a summary of turns 1–{summary.through_turn} "
+            f"(~{summary.tokens} tokens from ~{summary.source_tokens}, by {summary.model}); "
+            f"{_count(done.kept, 'newer turn')} stay whole.\n"
+        )
+    else:
+        sys.stderr.write(
+            f"Up to date: the summary of turns 1–{summary.through_turn} (by {summary.model}) stands; "
+            f"{_count(done.kept, 'newer turn')} fit whole.\n"
+        )
 
 
 @app.command("export")

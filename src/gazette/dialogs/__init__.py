@@ -1,5 +1,6 @@
 """The dialog memory: `gazette ask`, captured turns (`terminal_dialogs`), sessions, context injection,
-training export (`export.py`) and imports from other tools (`importers.py`)."""
+training export (`export.py`), imports from other tools (`importers.py`) and summaries of older turns
+(`distill.py`)."""
 
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.models import (
@@ -9,11 +10,13 @@ from gazette.dialogs.models import (
     CaptureState,
     ContextBlock,
     Dialog,
+    Distillation,
     ExportOptions,
     ExportReport,
     ImportReport,
     Session,
     Skipped,
+    Summary,
     Turn,
     Usage,
 )
@@ -27,11 +30,13 @@ __all__ = [
     "ContextBlock",
     "Dialog",
     "Dialogs",
+    "Distillation",
     "ExportOptions",
     "ExportReport",
     "ImportReport",
     "Session",
     "Skipped",
+    "Summary",
     "Turn",
     "Usage",
     "estimate_tokens",

@@ -40,15 +40,15 @@ def fit(turns: Sequence[Turn], budget: int) -> ContextBlock:
     trimmed = 0
     trimming = False
     for turn in reversed(turns):
-        label = _label(turn)
+        head = label(turn)
         gap = len(_SEPARATOR) if chosen else 0
-        whole = label + turn.content
+        whole = head + turn.content
         if not trimming and gap + len(whole) <= room:
             chosen.append(whole)
             room -= gap + len(whole)
             continue
         trimming = True
-        space = room - gap - len(label) - len(TRIMMED)
+        space = room - gap - len(head) - len(TRIMMED)
         if chosen:
             space = min(space, TRIM_CHARS)
         if len(turn.content) <= space:  # short enough to stay whole among the trimmed ones
@@ -58,7 +58,7 @@ def fit(turns: Sequence[Turn], budget: int) -> ContextBlock:
         cut = cut_at_word(turn.content, space)
         if not cut:
             break
-        piece = label + cut + TRIMMED
+        piece = head + cut + TRIMMED
         chosen.append(piece)
         room -= gap + len(piece)
         trimmed += 1
@@ -88,7 +88,8 @@ def cut_at_word(text: str, space: int) -> str:
     return ""
 
 
-def _label(turn: Turn) -> str:
+def label(turn: Turn) -> str:
+    """The label a turn's text follows in a block: role, time, and whether it was interrupted."""
     flags = ", interrupted" if turn.interrupted else ""
     return f"{turn.role} ({turn.timestamp:%Y-%m-%d %H:%M}{flags}): "
 

@@ -71,6 +71,34 @@ class ContextBlock(BaseModel):
     left_out: int = Field(description="Older turns that did not fit.")
     tokens: int = Field(description="Estimated size of `text` (4 characters per token).")
     budget: int
+    summary_through: int | None = Field(
+        default=None, description="The block leads with a distilled summary of the session's turns 1..this."
+    )
+    summary_model: str | None = Field(default=None, description="The model that distilled the summary.")
+    distill_error: str | None = Field(
+        default=None, description="Why the older turns were trimmed instead of distilled this time."
+    )
+
+
+class Summary(BaseModel):
+    """A session's turns 1..through_turn distilled into a summary by a cheaper model."""
+
+    session: str
+    through_turn: int
+    content: str = Field(description="The summary, secrets redacted.")
+    model: str = Field(description="provider:model that distilled it.")
+    source_tokens: int = Field(description="Estimated tokens of the turns folded into it (and the summary before).")
+    tokens: int = Field(description="Estimated tokens of the summary.")
+    created_at: datetime
+
+
+class Distillation(BaseModel):
+    """What `gazette training distill` did: the session's summary, new or already up to date."""
+
+    summary: Summary | None = Field(description="The latest summary; None when the session has none.")
+    created: bool = Field(description="A new summary was distilled now.")
+    folded: int = Field(description="Turns folded into the new summary (0 when none was made).")
+    kept: int = Field(description="Newest turns left whole, within half the budget.")
 
 
 class AskStarted(BaseModel):
