@@ -137,6 +137,22 @@ def test_training_inject_prints_the_block_and_json_tells_the_counts(
     assert only["included"] == 1  # type: ignore[index]
 
 
+def test_a_question_of_dash_is_read_from_stdin(ollama: ModelServer) -> None:
+    piped = subprocess.run(
+        gazette_command("ask", "-", "-m", "llama3.2", "--json"),
+        input="explain git rebase\nin two lines\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["answer"] == ANSWER
+    assert ollama.chats()[-1].body["messages"][-1]["content"] == "explain git rebase\nin two lines\n"
+    empty = subprocess.run(gazette_command("ask", "-", "-m", "llama3.2"), input="", capture_output=True, text=True)
+    assert empty.returncode == 1
+    assert empty.stderr.startswith("error: the prompt is empty")
+
+
 def test_training_distill_summarises_older_turns_that_inject_then_leads_with(
     capsys: pytest.CaptureFixture[str], ollama: ModelServer
 ) -> None:

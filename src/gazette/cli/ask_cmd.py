@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -12,7 +13,7 @@ from gazette.cli.streaming import ModelOption, NewOption, NoCaptureOption, Sessi
 
 def ask(
     ctx: typer.Context,
-    question: Annotated[str, typer.Argument(help="What to ask, in plain words.")],
+    question: Annotated[str, typer.Argument(help="What to ask, in plain words; - reads it from stdin.")],
     model: ModelOption = None,
     session: SessionOption = None,
     new: NewOption = False,
@@ -30,7 +31,12 @@ def ask(
 
     Without --session or --new the latest session continues if it was active within
     training.session_idle_minutes. Ctrl-C stops the answer and keeps what arrived (exit 130).
+    A question of - is read from stdin: gazette ask - < question.md
     """
+    if question == "-":
+        if sys.stdin.isatty():
+            raise typer.BadParameter("- reads the question from stdin, but nothing is piped in", param_hint="QUESTION")
+        question = sys.stdin.read()
     gz = cli_context(ctx).gazette()
     events = gz.dialogs.ask(
         gz.local_owner(),
