@@ -1,5 +1,6 @@
 """The dialog memory: `gazette ask`, captured turns (`terminal_dialogs`), sessions, context injection,
-training export (`export.py`) and imports from other tools (`importers.py`)."""
+training export (`export.py`), imports from other tools (`importers.py`) and wrapped terminal
+programs (`wrap.py`, over `gazette.terminal`)."""
 
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.models import (
@@ -14,8 +15,10 @@ from gazette.dialogs.models import (
     ImportReport,
     Session,
     Skipped,
+    Transcript,
     Turn,
     Usage,
+    WrapReport,
 )
 from gazette.dialogs.service import Dialogs, final_answer
 
@@ -32,8 +35,10 @@ __all__ = [
     "ImportReport",
     "Session",
     "Skipped",
+    "Transcript",
     "Turn",
     "Usage",
+    "WrapReport",
     "estimate_tokens",
     "final_answer",
     "fit",
