@@ -23,7 +23,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from types import FrameType
 from typing import Protocol
@@ -102,16 +102,16 @@ def run(
     """
     program = find_program(argv[0])
     master, terminal = os.openpty()
-    try:
-        process = _spawn(program, argv, terminal, stdin_fd, stdout_fd)
-    except BaseException:
-        os.close(master)
-        raise
-    finally:
-        os.close(terminal)
     with ExitStack() as stack:
         stack.callback(os.close, master)
-        stack.enter_context(_passed_signals(process, master, stdin_fd, stdout_fd))
+        # Before the program starts: it then begins with these signals at their defaults (exec resets
+        # a handled signal, where an ignored one would stay ignored), and none ends Gazette meanwhile.
+        passing = stack.enter_context(_passed_signals(master, stdin_fd, stdout_fd))
+        try:
+            process = _spawn(program, argv, terminal, stdin_fd, stdout_fd)
+        finally:
+            os.close(terminal)
+        passing.pid = process.pid
         if os.isatty(stdin_fd):
             stack.enter_context(_raw(stdin_fd))
         pump = _Pump(master, process, observer, stdin_fd, stdout_fd, settle=settle, patience=patience)
@@ -185,31 +185,39 @@ def _raw(fd: int) -> Iterator[None]:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-@contextmanager
-def _passed_signals(process: subprocess.Popen[bytes], master: int, stdin_fd: int, stdout_fd: int) -> Iterator[None]:
-    """Pass SIGINT, SIGTERM, SIGHUP, SIGQUIT on to the program; follow the window size."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread: a caller elsewhere keeps its own
-        return
+class _Passing:
+    """The program signals sent to Gazette go to, once it has started."""
 
-    def pass_on(signum: int, frame: FrameType | None) -> None:
-        with suppress(OSError):  # it has ended already
-            os.killpg(process.pid, signum)
+    pid: int | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.pid is not None:
+            with suppress(OSError):  # it has ended already
+                os.killpg(self.pid, signum)
+
+
+@contextmanager
+def _passed_signals(master: int, stdin_fd: int, stdout_fd: int) -> Iterator[_Passing]:
+    """Pass SIGINT, SIGTERM, SIGHUP, SIGQUIT on to the program; follow the window size."""
+    passing = _Passing()
+    if threading.current_thread() is not threading.main_thread():
+        yield passing  # signal handlers belong to the main thread: a caller elsewhere keeps its own
+        return
 
     def resize(signum: int, frame: FrameType | None) -> None:
         with suppress(OSError):
             _copy_size(stdin_fd, stdout_fd, master)
 
-    handlers = {
-        signal.SIGINT: pass_on,
-        signal.SIGTERM: pass_on,
-        signal.SIGHUP: pass_on,
-        signal.SIGQUIT: pass_on,
+    handlers: dict[signal.Signals, Callable[[int, FrameType | None], None]] = {
+        signal.SIGINT: passing,
+        signal.SIGTERM: passing,
+        signal.SIGHUP: passing,
+        signal.SIGQUIT: passing,
         signal.SIGWINCH: resize,
     }
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     try:
-        yield
+        yield passing
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -3,12 +3,13 @@
 It prints a coloured prompt `>>> `, reads a line, shows a spinner redrawn with carriage returns,
 then answers in colour over several lines. `/bye` or end of input ends it with the exit code given
 as the first argument (default 0); `/crash` ends it with 3 in the middle of an answer; a question
-containing "slow" answers slowly (for Ctrl-C). With `--secret` it first asks for a passphrase
-with echo off.
+containing "slow" answers slowly (for Ctrl-C); `/size` answers with the terminal's size. With
+`--secret` it first asks for a passphrase with echo off.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import termios
 import time
@@ -26,6 +27,10 @@ def answer(question: str) -> None:
         say(f"\r\x1b[2K{frame} thinking")
         time.sleep(0.01)
     say("\r\x1b[2K")
+    if question == "/size":
+        size = os.get_terminal_size(sys.stdout.fileno())
+        say(f"size {size.columns}x{size.lines}\r\n")
+        return
     if question == "/crash":
         say("\x1b[33mhalf an ans")
         sys.exit(3)

@@ -10,7 +10,8 @@ and what the program showed, in the order they happened.
   backspaces and cursor moves applied, so a spinner or a redrawn line keeps only its final state.
 - The prompt is learnt from the line the cursor was on when the user began to type (`>>> `). The
   echo of the question (the rest of the prompt's row) is not part of the answer; rows that are only
-  a prompt (an empty Enter) are dropped; so is the prompt row the program ends on.
+  a prompt (an empty Enter) are dropped, and so are rows that begin with a prompt where the user
+  typed (Ctrl-C, a cancelled line) and the prompt row the program ends on.
 - A question that the screen never showed (typed at a prompt that does not echo: a password) is
   not a turn, nor is its answer. An answer that is empty after all this (an exit command such as
   `/bye`) drops its question too.
@@ -109,12 +110,14 @@ class Segmenter:
         self._line = _Typing()
         self._submissions: list[_Submission] = []
         self._prompts: set[str] = set()
+        self._typed_rows: set[int] = set()  # rows the cursor was on while the user typed
         self._paste = False
         self._after_cr = False
         self._pending_key = ""
 
     def feed(self, chunk: Chunk) -> None:
         if chunk.typed:
+            self._typed_rows.add(self.screen.row)
             self._type(self._pending_key + self._typed.decode(chunk.data), chunk.at)
             return
         self.screen.feed(self._shown.decode(chunk.data))
@@ -235,11 +238,13 @@ class Segmenter:
         question = shown if submission.edited and shown else typed
         if not question:
             return None
-        target, seen, row = _compact(question), "", submission.row
-        last_row = min(len(self.screen) - 1, submission.row + 1 + len(target) // 20)
+        # Each line of the question must show on the rows from the one it was typed on.
+        targets = [_compact(part) for part in question.splitlines() if part.strip()]
+        seen, row = "", submission.row
+        last_row = min(len(self.screen) - 1, submission.row + len(targets) + len(_compact(question)) // 20)
         while row <= last_row:
             seen += _compact(self.screen.line(row))
-            if target in seen:
+            if all(target in seen for target in targets):
                 extra = shown[len(question) :].strip() if row == submission.row and shown.startswith(question) else ""
                 return _Question(submission, question, visible=True, start=row + 1, extra=extra)
             row += 1
@@ -258,8 +263,10 @@ class Segmenter:
         for row in range(start, end):
             text = self.screen.line(row)
             bare = text.strip()
-            final_prompt = last and row == len(self.screen) - 1 and any(bare.startswith(p) for p in self._prompts)
-            if bare in self._prompts or final_prompt:
+            after_prompt = any(bare.startswith(prompt) for prompt in self._prompts)
+            # A prompt alone; a prompt row the user typed on (Ctrl-C, a cancelled line); the last one.
+            typed_on = row in self._typed_rows or (last and row == len(self.screen) - 1)
+            if bare in self._prompts or (after_prompt and typed_on):
                 returned = True
                 continue
             lines.append(text)
