@@ -140,10 +140,10 @@ def test_answers_that_are_empty_drop_their_question() -> None:
     assert pairs(turns) == [("real", "answer")]
 
 
-@pytest.mark.parametrize(
-    ("ended_ok", "interrupted"), [(False, True), (True, False)], ids=["crashed", "exited with 0"]
-)
-def test_an_answer_the_program_ended_in_is_interrupted_unless_it_exited_with_0(ended_ok: bool, interrupted: bool) -> None:
+@pytest.mark.parametrize(("ended_ok", "interrupted"), [(False, True), (True, False)], ids=["crashed", "exited with 0"])
+def test_an_answer_the_program_ended_in_is_interrupted_unless_it_exited_with_0(
+    ended_ok: bool, interrupted: bool
+) -> None:
     turns = session(shown(PROMPT), typed(b"go\r"), shown(b"go\r\nhalf an ans"), ended_ok=ended_ok)
     assert pairs(turns) == [("go", "half an ans")]
     assert turns[0].interrupted is interrupted
