@@ -117,6 +117,16 @@ def test_piped_input_is_typed_a_line_at_a_time_and_recorded(gz: Gazette, tmp_pat
     ]
 
 
+def test_the_wrapped_program_sees_a_terminal_even_when_gazettes_are_files(gz: Gazette, tmp_path: Path) -> None:
+    source, shown = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_bytes(b"")
+    with source.open("rb") as stdin, shown.open("wb") as stdout:
+        argv = ["sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo terminal"]
+        report = gz.dialogs.wrap(gz.local_owner(), argv, stdin_fd=stdin.fileno(), stdout_fd=stdout.fileno())
+    assert (report.exit_code, shown.read_bytes()) == (0, b"terminal\r\n")
+    assert (report.session, report.turns, report.model) == (None, 0, "sh")  # no question: nothing recorded
+
+
 def test_a_program_that_crashes_mid_answer_has_the_answer_recorded_interrupted(gz: Gazette, tmp_path: Path) -> None:
     report, shown = piped(gz, tmp_path, "hi\n/crash\nnever sent\n")
     assert (report.exit_code, report.interrupted) == (3, True)
