@@ -42,13 +42,15 @@ def on_terminal(gz: Gazette, user: TerminalUser, steps: list[Step], *args: str, 
         script.stop()
 
 
-def piped(gz: Gazette, tmp_path: Path, lines: str, *args: str, **options: object) -> tuple[WrapReport, str]:
-    """Run with stdin read from a file and stdout written to one; (report, what was shown)."""
+def piped(
+    gz: Gazette, tmp_path: Path, lines: str, *args: str, program: list[str] = REPL_COMMAND, **options: object
+) -> tuple[WrapReport, str]:
+    """Run `program` with stdin read from a file and stdout written to one; (report, what was shown)."""
     source, shown = tmp_path / "in.txt", tmp_path / "out.txt"
     source.write_text(lines)
     with source.open("rb") as stdin, shown.open("wb") as stdout:
         report = gz.dialogs.wrap(
-            gz.local_owner(), [*REPL_COMMAND, *args], stdin_fd=stdin.fileno(), stdout_fd=stdout.fileno(), **options
+            gz.local_owner(), [*program, *args], stdin_fd=stdin.fileno(), stdout_fd=stdout.fileno(), **options
         )  # type: ignore[arg-type]
     return report, shown.read_bytes().decode()
 
@@ -118,12 +120,9 @@ def test_piped_input_is_typed_a_line_at_a_time_and_recorded(gz: Gazette, tmp_pat
 
 
 def test_the_wrapped_program_sees_a_terminal_even_when_gazettes_are_files(gz: Gazette, tmp_path: Path) -> None:
-    source, shown = tmp_path / "in.txt", tmp_path / "out.txt"
-    source.write_bytes(b"")
-    with source.open("rb") as stdin, shown.open("wb") as stdout:
-        argv = ["sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo terminal"]
-        report = gz.dialogs.wrap(gz.local_owner(), argv, stdin_fd=stdin.fileno(), stdout_fd=stdout.fileno())
-    assert (report.exit_code, shown.read_bytes()) == (0, b"terminal\r\n")
+    program = ["sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo terminal"]
+    report, shown = piped(gz, tmp_path, "", program=program)
+    assert (report.exit_code, shown) == (0, "terminal\r\n")
     assert (report.session, report.turns, report.model) == (None, 0, "sh")  # no question: nothing recorded
 
 

@@ -10,25 +10,15 @@ import subprocess
 
 import pytest
 
-from gazette.cli import main
 from tests.servers import gazette_command
 from tests.terminal_user import PROMPT, REPL_COMMAND, WAIT_SECONDS, TerminalUser
+from tests.test_ask_cli import run
 
 KEY = "sk-abcdefghijklmnop1234"
 SUMMARY = re.compile(
     r"gazette: session (?P<session>[0-9a-f]{32}) \(new\) · (?P<turns>\d+) turns recorded · "
     r"transcript (?P<bytes>\d+) bytes\n"
 )
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def wrap_piped(*args: str, lines: bytes) -> subprocess.CompletedProcess[bytes]:

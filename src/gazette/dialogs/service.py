@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Row
 
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from gazette.app import Gazette
 
 log = get_logger("gazette.dialogs")
+_Rows = TypeVar("_Rows")
 
 ROLES = ("system", "user", "assistant")
 CAPTURE_COMMAND = "chosen with gazette training capture"
@@ -469,11 +470,7 @@ class Dialogs:
             NotFoundError: no such session (or it was deleted).
             InvalidInputError: the prefix matches several sessions.
         """
-        require_scope(principal, "dialogs:read")
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            session_id = self._resolve(conn, workspace_id, principal.user, session)
-            rows = transcript_rows.session_transcripts(conn, workspace_id, principal.user, session_id)
+        _, rows = self._read_session(principal, session, transcript_rows.session_transcripts)
         return [
             Transcript(
                 session=row.session_id,
@@ -512,13 +509,24 @@ class Dialogs:
             NotFoundError: no such session (or it was deleted).
             InvalidInputError: the prefix matches several sessions.
         """
+        session_id, rows = self._read_session(principal, session, dialog_rows.session_turns)
+        turns = [_turn(row) for row in rows]
+        return Dialog(session=_summary(session_id, turns), turns=turns)
+
+    def _read_session(
+        self, principal: Principal, session: str, read: Callable[[Connection, int, str, str], _Rows]
+    ) -> tuple[str, _Rows]:
+        """(the session's id, what `read` returns for it) after the checks every read of a session makes.
+
+        Raises:
+            PermissionDeniedError: no `dialogs:read` scope.
+            NotFoundError, InvalidInputError: as `_resolve`.
+        """
         require_scope(principal, "dialogs:read")
         with self._gz.store.begin(principal.viewer()) as conn:
             workspace_id = require_workspace_id(conn, principal.workspace)
             session_id = self._resolve(conn, workspace_id, principal.user, session)
-            rows = dialog_rows.session_turns(conn, workspace_id, principal.user, session_id)
-        turns = [_turn(row) for row in rows]
-        return Dialog(session=_summary(session_id, turns), turns=turns)
+            return session_id, read(conn, workspace_id, principal.user, session_id)
 
     def delete_session(self, principal: Principal, session: str) -> Session:
         """Hide a session from every read (its turns stay, marked deleted; its transcripts are removed);
