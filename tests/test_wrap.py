@@ -149,6 +149,18 @@ def test_ctrl_c_during_an_answer_records_it_interrupted(gz: Gazette, user: Termi
     assert answer.content.startswith("this answer")
 
 
+def test_a_signal_to_gazette_goes_to_the_program_and_what_was_seen_is_recorded(gz: Gazette, user: TerminalUser) -> None:
+    def terminate() -> bytes:
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill` would: Gazette passes it on and waits
+        return b""
+
+    report = on_terminal(gz, user, [(PROMPT, b"hello\r"), (PROMPT, terminate)])
+    assert report.exit_code == 128 + signal.SIGTERM
+    assert report.session is not None
+    assert dialog(gz, report.session) == [("user", "hello"), ("assistant", ANSWER.format("hello"))]
+    assert not report.interrupted  # the program was back at its prompt
+
+
 def test_a_passphrase_typed_without_echo_is_not_recorded(gz: Gazette, tmp_path: Path) -> None:
     report, _ = piped(gz, tmp_path, "correct horse battery\nhello\n", "--secret")
     assert report.session is not None
