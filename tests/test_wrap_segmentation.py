@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gazette.dialogs.screen import Screen
-from gazette.dialogs.wrap import Chunk, WrappedTurn, model_of, redact_command, redact_transcript, segment
+from gazette.dialogs.wrap import Chunk, WrappedTurn, segment
+from gazette.dialogs.wrap_run import model_of, redact_command, redact_transcript
 
 PROMPT = b"\x1b[1;32m>>> \x1b[0m"
 

@@ -9,8 +9,8 @@ which decides what they mean; Gazette waits for it to end.
 
 When input is not a terminal (a pipe, a file) it is typed a line at a time, as a person would: the
 next line goes in once the program shows a prompt (output that does not end its line) and pauses
-for `settle` seconds, or has been silent for `patience` seconds; the end of input is typed as
-Ctrl-D in the same way.
+for `settle` seconds, or has been silent for `patience` seconds (10 s before it has shown anything:
+it is still starting); the end of input is typed as Ctrl-D in the same way.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ EOF_KEY = b"\x04"
 _READ = 65536
 _QUEUE_LIMIT = 1 << 20  # piped input read ahead of the program
 _POLL_SECONDS = 0.25  # how soon the end of the program is noticed when its terminal stays open
-_DRAIN_SECONDS = 1.0
+_DRAIN_SECONDS = 2.0
+_FIRST_PATIENCE = 10.0  # before a program has shown anything it is starting, not waiting
 _TRAILING_SEQUENCES = re.compile(rb"(?:\x1b\[[0-?]*[ -/]*[@-~])*\Z")
 
 
@@ -261,6 +262,7 @@ class _Pump:
         self._output_open = True
         now = time.monotonic()
         self._last_output = self._line_sent = now
+        self._shown_any = False
         self._answered = False  # output arrived since the last line was typed
         self._prompting = False  # the last output did not end its line
 
@@ -287,10 +289,14 @@ class _Pump:
         if self._interactive or self._to_program or (self._eof_sent and not self._queued):
             return _POLL_SECONDS
         now = time.monotonic()
-        due = max(self._last_output, self._line_sent) + self._patience
+        due = max(self._last_output, self._line_sent) + self._silence()
         if self._answered and self._prompting:
             due = min(due, self._last_output + self._settle)
         return min(_POLL_SECONDS, max(0.01, due - now))
+
+    def _silence(self) -> float:
+        """How long a silent program is waited for before the next line is typed anyway."""
+        return self._patience if self._shown_any else max(self._patience, _FIRST_PATIENCE)
 
     def _read_output(self) -> bool:
         try:
@@ -309,13 +315,16 @@ class _Pump:
             self._output_open = _write_all(self._stdout, data)
         self._observer.shown(data)
         self._last_output = time.monotonic()
-        self._answered = True
+        self._shown_any = self._answered = True
         self._prompting = not _TRAILING_SEQUENCES.sub(b"", data).endswith(b"\n")
 
     def _drain(self) -> None:
+        """The program has ended: read what it wrote until its terminal reports the hang-up (the
+        kernel may still be passing the last output on), or for `_DRAIN_SECONDS` when a process it
+        left behind holds the terminal open."""
         deadline = time.monotonic() + _DRAIN_SECONDS
-        while time.monotonic() < deadline and self._read_output():
-            if not select.select([self._master], [], [], 0)[0]:
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([self._master], [], [], left)[0] and not self._read_output():
                 return
 
     def _read_input(self) -> None:
@@ -336,7 +345,7 @@ class _Pump:
             return
         now = time.monotonic()
         prompted = self._answered and self._prompting and now - self._last_output >= self._settle
-        silent = now - max(self._last_output, self._line_sent) >= self._patience
+        silent = now - max(self._last_output, self._line_sent) >= self._silence()
         if not (prompted or silent):
             return
         end = self._queued.find(b"\n")

@@ -1,6 +1,6 @@
 """The dialog memory: `gazette ask`, captured turns (`terminal_dialogs`), sessions, context injection,
 training export (`export.py`), imports from other tools (`importers.py`) and wrapped terminal
-programs (`wrap.py`, over `gazette.terminal`)."""
+programs (`wrap.py`, `wrap_run.py`, over `gazette.terminal`)."""
 
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.models import (

@@ -23,7 +23,6 @@ from gazette.auth.models import Principal
 from gazette.auth.service import require_scope
 from gazette.dialogs import code_context, importers
 from gazette.dialogs import export as export_rules
-from gazette.dialogs import wrap as wrap_rules
 from gazette.dialogs.code_context import CodeContext
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.export import Progress
@@ -43,6 +42,7 @@ from gazette.dialogs.models import (
     Turn,
     WrapReport,
 )
+from gazette.dialogs.wrap_run import Recording
 from gazette.errors import ConflictError, InvalidInputError, NotFoundError
 from gazette.logs import get_logger
 from gazette.providers.models import ChatDone, ChatEvent, ChatMessage, ChatRequest, Route, TextDelta
@@ -410,7 +410,7 @@ class Dialogs:
             recording, source, _ = self._capture(conn, workspace_id, principal.user)
         if not capture:
             recording, source = False, "--no-capture"
-        run = wrap_rules.Recording(argv, model=model)
+        run = Recording(argv, model=model)
         try:
             exit_code = terminal.run(argv, run, stdin_fd=stdin_fd, stdout_fd=stdout_fd)
         except BaseException:
@@ -436,7 +436,7 @@ class Dialogs:
             interrupted=any(row.get("interrupted") for row in rows),
         )
 
-    def _record_run(self, principal: Principal, session_id: str, run: wrap_rules.Recording) -> list[dict[str, Any]]:
+    def _record_run(self, principal: Principal, session_id: str, run: Recording) -> list[dict[str, Any]]:
         """Store a run's turns and its transcript together; nothing when it made no turn."""
         turns = run.turns()
         rows = run.rows(turns)
