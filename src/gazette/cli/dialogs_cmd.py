@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gazette.cli.context import cli_context
 from gazette.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from gazette.dialogs import Transcript
 
 app = typer.Typer(help="Your captured dialogs: list, show and delete sessions.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -44,9 +48,20 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, session: SessionArgument, as_json: JsonOption = False) -> None:
+def show(
+    ctx: typer.Context,
+    session: SessionArgument,
+    transcript: Annotated[
+        bool,
+        typer.Option("--transcript", help="Print the raw transcripts of the session's gazette training wrap runs."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Show every turn of one session, secrets as they were redacted."""
     gz = cli_context(ctx).gazette()
+    if transcript:
+        _show_transcripts(gz.dialogs.list_transcripts(gz.local_owner(), session), as_json=as_json)
+        return
     dialog = gz.dialogs.get_session(gz.local_owner(), session)
     if as_json:
         print_json(dialog.model_dump(mode="json"))
@@ -65,9 +80,27 @@ def show(ctx: typer.Context, session: SessionArgument, as_json: JsonOption = Fal
         console.print(turn.content, markup=False, highlight=False)
 
 
+def _show_transcripts(transcripts: list[Transcript], *, as_json: bool) -> None:
+    if as_json:
+        print_json([transcript.model_dump(mode="json") for transcript in transcripts])
+        return
+    if not transcripts:
+        sys.stderr.write("This session has no transcript: only gazette training wrap keeps one.\n")
+    for transcript in transcripts:
+        # The transcript alone on stdout, as the program showed it; what it was on stderr.
+        exit_code = "-" if transcript.exit_code is None else transcript.exit_code
+        sys.stderr.write(
+            f"# {' '.join(transcript.command)} · {transcript.started_at:%Y-%m-%d %H:%M:%S} UTC · "
+            f"exit {exit_code} · {transcript.bytes} bytes\n"
+        )
+        text = transcript.transcript
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
 @app.command("delete")
 def delete(ctx: typer.Context, session: SessionArgument) -> None:
-    """Delete a session: hidden from list, show, inject and exports from now on."""
+    """Delete a session: hidden from list, show, inject and exports from now on; its transcripts removed."""
     gz = cli_context(ctx).gazette()
     deleted = gz.dialogs.delete_session(gz.local_owner(), session)
     console.print(f"Deleted session {deleted.id} ({deleted.turns} turns).", markup=False)

@@ -1,8 +1,9 @@
 """`gazette training`: the training side of the dialog memory and of local models.
 
 What is captured from your dialogs, the context they give the next question, their export as
-fine-tuning data and the import of other tools' logs (thin adapters over `gz.dialogs`); and Ollama
-Modelfiles and the models created from them (over `gz.training`).
+fine-tuning data, the import of other tools' logs and the recording of terminal chat programs
+(thin adapters over `gz.dialogs`); and Ollama Modelfiles and the models created from them (over
+`gz.training`).
 More subcommands register here the same way.
 """
 
@@ -17,14 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from gazette.cli.context import cli_context
-from gazette.cli.output import console, print_json
+from gazette.cli.output import console, fail, print_json
+from gazette.cli.streaming import NewOption, NoCaptureOption, SessionOption
 
 if TYPE_CHECKING:
-    from gazette.dialogs import ExportReport, ImportReport
+    from gazette.dialogs import ExportReport, ImportReport, WrapReport
     from gazette.providers import CreateProgress
 
 app = typer.Typer(
-    help="Training data and models of your own: capture, context, export, import, Modelfiles, models on Ollama.",
+    help="Training data and models of your own: capture, context, export, import, wrap, Modelfiles, models on Ollama.",
     no_args_is_help=True,
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -213,6 +215,71 @@ def import_(
         print_json(report.model_dump(mode="json"))
         return
     _import_summary(report)
+
+
+@app.command("wrap", context_settings={"allow_interspersed_args": False})
+def wrap(
+    ctx: typer.Context,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The program and its arguments, after --.", show_default=False)
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="The model to record on the turns [default: from the command: ollama run X is ollama:X, "
+            "llm -m X is X; else the program's name].",
+        ),
+    ] = None,
+    session: SessionOption = None,
+    new: NewOption = False,
+    no_capture: NoCaptureOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (on stderr).")] = False,
+) -> None:
+    """Run an interactive terminal program, such as a chat with a model, and record what you ask it.
+
+    Everything you type and everything it shows passes through unchanged, on a pseudo-terminal of
+    its own. Each line you send is a question and what the program shows until your next line is
+    the answer; both are recorded as turns of a new session (or of --session), with the raw
+    transcript (gazette dialogs show SESSION --transcript), secrets redacted. A summary line goes
+    to stderr at the end; the exit code is the program's.
+
+    Example: gazette training wrap -- ollama run llama3.2
+    """
+    from gazette.errors import GazetteError
+
+    gz = cli_context(ctx).gazette()
+    try:
+        report = gz.dialogs.wrap(
+            gz.local_owner(), command or [], model=model, session=session, new=new, capture=not no_capture
+        )
+    except GazetteError as exc:
+        code = exc.details.get("exit_code")
+        if not isinstance(code, int):  # the error is Gazette's, not the program's: exit 1 as usual
+            raise
+        fail(exc.message)  # as a shell says it: 127 not found, 126 not executable
+        raise typer.Exit(code) from None
+    if as_json:
+        sys.stderr.write(_dumps(report.model_dump(mode="json")))
+    else:
+        sys.stderr.write(_wrap_summary(report) + "\n")
+    raise typer.Exit(report.exit_code)
+
+
+def _wrap_summary(report: WrapReport) -> str:
+    if not report.captured:
+        return f"gazette: nothing recorded: capture is off ({report.capture_source})."
+    if report.session is None:
+        return "gazette: no question with an answer was seen: nothing recorded."
+    parts = [
+        f"gazette: session {report.session}" + (" (new)" if report.new_session else ""),
+        f"{_count(report.turns, 'turn')} recorded",
+        f"transcript {report.transcript_bytes} bytes",
+    ]
+    if report.interrupted:
+        parts.append("an answer interrupted")
+    return " · ".join(parts)
 
 
 @contextmanager

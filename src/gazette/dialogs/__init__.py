@@ -1,6 +1,6 @@
 """The dialog memory: `gazette ask`, captured turns (`terminal_dialogs`), sessions, context injection,
-training export (`export.py`), imports from other tools (`importers.py`) and summaries of older turns
-(`distill.py`)."""
+training export (`export.py`), imports from other tools (`importers.py`), summaries of older turns
+(`distill.py`) and wrapped terminal programs (`wrap.py`, `wrap_run.py`, over `gazette.terminal`)."""
 
 from gazette.dialogs.context import estimate_tokens, fit
 from gazette.dialogs.models import (
@@ -17,8 +17,10 @@ from gazette.dialogs.models import (
     Session,
     Skipped,
     Summary,
+    Transcript,
     Turn,
     Usage,
+    WrapReport,
 )
 from gazette.dialogs.service import Dialogs, final_answer
 
@@ -37,8 +39,10 @@ __all__ = [
     "Session",
     "Skipped",
     "Summary",
+    "Transcript",
     "Turn",
     "Usage",
+    "WrapReport",
     "estimate_tokens",
     "final_answer",
     "fit",

@@ -48,6 +48,34 @@ class Dialog(BaseModel):
     turns: list[Turn]
 
 
+class Transcript(BaseModel):
+    """What the program showed during one `gazette training wrap` run, raw (escape sequences kept)
+    but with secrets redacted."""
+
+    session: str
+    command: list[str] = Field(description="The program and its arguments, secrets redacted.")
+    transcript: str
+    bytes: int = Field(description="Size of the raw output before decoding.")
+    exit_code: int | None = Field(default=None, description="None when Gazette itself failed during the run.")
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class WrapReport(BaseModel):
+    """What a `gazette training wrap` run recorded."""
+
+    session: str | None = Field(description="The session recorded in; None when nothing was recorded.")
+    new_session: bool
+    command: list[str] = Field(description="The program and its arguments, secrets redacted.")
+    model: str = Field(description="The model recorded on the turns.")
+    exit_code: int = Field(description="The program's exit code (128 + N when signal N ended it).")
+    turns: int = Field(description="Turns recorded: a question and its answer are two.")
+    transcript_bytes: int = Field(description="Size of the raw output (recorded when turns were).")
+    captured: bool = Field(description="Whether capture was on for this run.")
+    capture_source: str = Field(description="Why capture was on or off.")
+    interrupted: bool = Field(description="Whether an answer was recorded as interrupted.")
+
+
 class CaptureState(BaseModel):
     """Whether `ask` records turns for this user, why, and what is recorded so far."""
 

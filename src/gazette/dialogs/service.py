@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Row
 
+from gazette import terminal
 from gazette.auth.models import Principal
 from gazette.auth.service import require_scope
 from gazette.dialogs import code_context, distill, importers
@@ -39,8 +40,11 @@ from gazette.dialogs.models import (
     ImportSource,
     Session,
     Summary,
+    Transcript,
     Turn,
+    WrapReport,
 )
+from gazette.dialogs.wrap_run import Recording
 from gazette.errors import ConflictError, GazetteError, InvalidInputError, NotFoundError, ProviderError
 from gazette.logs import get_logger
 from gazette.providers.models import ChatDone, ChatEvent, ChatMessage, ChatRequest, Route, TextDelta
@@ -48,6 +52,7 @@ from gazette.redaction import redact_text
 from gazette.store import datasets as dataset_rows
 from gazette.store import dialogs as dialog_rows
 from gazette.store import summaries as summary_rows
+from gazette.store import transcripts as transcript_rows
 from gazette.store.types import utcnow
 from gazette.store.workspaces import require_workspace_id
 
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
     from gazette.app import Gazette
 
 log = get_logger("gazette.dialogs")
+_Rows = TypeVar("_Rows")
 
 ROLES = ("system", "user", "assistant")
 CAPTURE_COMMAND = "chosen with gazette training capture"
@@ -343,18 +349,147 @@ class Dialogs:
         number = self._append(principal, session_id, [row])
         return Turn(session=session_id, turn_number=number, **{**row, "content": redact_text(content)})
 
-    def _append(self, principal: Principal, session_id: str, rows: list[dict[str, Any]]) -> int:
+    def _append(
+        self,
+        principal: Principal,
+        session_id: str,
+        rows: list[dict[str, Any]],
+        *,
+        also: Callable[[Connection, int], None] | None = None,
+    ) -> int:
+        """Insert `rows` (redacted here), and whatever `also` writes, in one transaction."""
         redacted = [{**row, "content": redact_text(row["content"])} for row in rows]
         for attempt in range(1, _INSERT_ATTEMPTS + 1):
             try:
                 with self._gz.store.begin(principal.viewer()) as conn:
                     workspace_id = require_workspace_id(conn, principal.workspace)
-                    return dialog_rows.insert_turns(conn, workspace_id, principal.user, session_id, redacted)
+                    first = dialog_rows.insert_turns(conn, workspace_id, principal.user, session_id, redacted)
+                    if also is not None:
+                        also(conn, workspace_id)
+                    return first
             except ConflictError:
                 # Two answers in the same session finished together: number after the other one.
                 if attempt == _INSERT_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---------------------------------------------------------------- wrapping a terminal program
+
+    def wrap(
+        self,
+        principal: Principal,
+        argv: Sequence[str],
+        *,
+        model: str | None = None,
+        session: str | None = None,
+        new: bool = False,
+        capture: bool = True,
+        stdin_fd: int = 0,
+        stdout_fd: int = 1,
+    ) -> WrapReport:
+        """Run `argv`, an interactive terminal program, on a pseudo-terminal between `stdin_fd` and
+        `stdout_fd` (passed through as they are: `gazette.terminal`) and record its questions and
+        answers as turns (`gazette.dialogs.wrap`) with the raw transcript, secrets redacted.
+
+        Every run is a new session unless `session` continues one (`new` is the default, accepted for
+        symmetry with `ask`). `model` names the model on the turns, else the command tells it. Nothing
+        is recorded when capture is off or no turn was found; however the program ends (its exit, a
+        crash, a signal, a failure of Gazette's own), what was seen is recorded.
+
+        Raises:
+            InvalidInputError: no command, `session` with `new`, a program that cannot be executed
+                (`details["exit_code"]` 126).
+            NotFoundError: an unknown session, or no such program (`details["exit_code"]` 127).
+            PermissionDeniedError: no `models:use` scope.
+            UnavailableError: not a POSIX system.
+        """
+        if not argv or not argv[0].strip():
+            raise InvalidInputError(
+                "no command to wrap: give one after --, e.g. gazette training wrap -- ollama run llama3.2"
+            )
+        if session and new:
+            raise InvalidInputError("--session and --new exclude each other: continue a session or start a new one")
+        require_scope(principal, "models:use")
+        terminal.find_program(argv[0])
+        with self._gz.store.begin(principal.viewer()) as conn:
+            workspace_id = require_workspace_id(conn, principal.workspace)
+            session_id = self._resolve(conn, workspace_id, principal.user, session) if session else uuid.uuid4().hex
+            recording, source, _ = self._capture(conn, workspace_id, principal.user)
+        if not capture:
+            recording, source = False, "--no-capture"
+        run = Recording(argv, model=model)
+        try:
+            exit_code = terminal.run(argv, run, stdin_fd=stdin_fd, stdout_fd=stdout_fd)
+        except BaseException:
+            run.end(None)
+            if recording and run.chunks:
+                try:
+                    self._record_run(principal, session_id, run)
+                except Exception:  # recording on the way out must not hide the failure itself
+                    log.exception("dialogs.wrap_record_failed", session=session_id)
+            raise
+        run.end(exit_code)
+        rows = self._record_run(principal, session_id, run) if recording else []
+        return WrapReport(
+            session=session_id if rows else None,
+            new_session=session is None,
+            command=run.command,
+            model=run.model,
+            exit_code=exit_code,
+            turns=len(rows),
+            transcript_bytes=run.size,
+            captured=recording,
+            capture_source=source,
+            interrupted=any(row.get("interrupted") for row in rows),
+        )
+
+    def _record_run(self, principal: Principal, session_id: str, run: Recording) -> list[dict[str, Any]]:
+        """Store a run's turns and its transcript together; nothing when it made no turn."""
+        turns = run.turns()
+        rows = run.rows(turns)
+        if not rows:
+            return rows
+        transcript = run.transcript(turns)
+
+        def store_transcript(conn: Connection, workspace_id: int) -> None:
+            transcript_rows.insert_transcript(
+                conn,
+                workspace_id,
+                principal.user,
+                session_id,
+                command=run.command,
+                transcript=transcript,
+                size=run.size,
+                exit_code=run.exit_code,
+                started_at=run.started_at,
+                ended_at=run.ended_at,
+            )
+
+        self._append(principal, session_id, rows, also=store_transcript)
+        return rows
+
+    def list_transcripts(self, principal: Principal, session: str) -> list[Transcript]:
+        """The transcripts of a session's `gazette training wrap` runs, oldest first (none for a
+        session of `ask`).
+
+        Raises:
+            PermissionDeniedError: no `dialogs:read` scope.
+            NotFoundError: no such session (or it was deleted).
+            InvalidInputError: the prefix matches several sessions.
+        """
+        _, rows = self._read_session(principal, session, transcript_rows.session_transcripts)
+        return [
+            Transcript(
+                session=row.session_id,
+                command=list(row.command),
+                transcript=row.transcript,
+                bytes=row.bytes,
+                exit_code=row.exit_code,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+            )
+            for row in rows
+        ]
 
     # ---------------------------------------------------------------- reading
 
@@ -381,16 +516,28 @@ class Dialogs:
             NotFoundError: no such session (or it was deleted).
             InvalidInputError: the prefix matches several sessions.
         """
+        session_id, rows = self._read_session(principal, session, dialog_rows.session_turns)
+        turns = [_turn(row) for row in rows]
+        return Dialog(session=_summary(session_id, turns), turns=turns)
+
+    def _read_session(
+        self, principal: Principal, session: str, read: Callable[[Connection, int, str, str], _Rows]
+    ) -> tuple[str, _Rows]:
+        """(the session's id, what `read` returns for it) after the checks every read of a session makes.
+
+        Raises:
+            PermissionDeniedError: no `dialogs:read` scope.
+            NotFoundError, InvalidInputError: as `_resolve`.
+        """
         require_scope(principal, "dialogs:read")
         with self._gz.store.begin(principal.viewer()) as conn:
             workspace_id = require_workspace_id(conn, principal.workspace)
             session_id = self._resolve(conn, workspace_id, principal.user, session)
-            rows = dialog_rows.session_turns(conn, workspace_id, principal.user, session_id)
-        turns = [_turn(row) for row in rows]
-        return Dialog(session=_summary(session_id, turns), turns=turns)
+            return session_id, read(conn, workspace_id, principal.user, session_id)
 
     def delete_session(self, principal: Principal, session: str) -> Session:
-        """Hide a session from every read (its rows stay, marked deleted); returns what was deleted.
+        """Hide a session from every read (its turns stay, marked deleted; its transcripts are removed);
+        returns what was deleted.
 
         Raises:
             PermissionDeniedError: no `dialogs:write` scope.
@@ -404,8 +551,13 @@ class Dialogs:
             turns = [_turn(row) for row in dialog_rows.session_turns(conn, workspace_id, principal.user, session_id)]
             dialog_rows.delete_session(conn, workspace_id, principal.user, session_id, utcnow())
             summary_rows.delete_session(conn, workspace_id, principal.user, session_id)
+            removed = transcript_rows.delete_transcripts(conn, workspace_id, principal.user, session_id)
         self._gz.audit.record(
-            "dialogs.deleted", principal=principal, target=session_id, payload={"turns": len(turns)}, durable=True
+            "dialogs.deleted",
+            principal=principal,
+            target=session_id,
+            payload={"turns": len(turns), "transcripts": removed},
+            durable=True,
         )
         return _summary(session_id, turns)
 
