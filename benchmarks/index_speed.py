@@ -52,8 +52,18 @@ def raw_fts_floor(rows: list[tuple[str, str]]) -> tuple[float, Any]:
 
 
 def chunk_rows(gz: Any) -> list[tuple[str, str]]:
+    """(text, search text) of every chunk, in id order: the search text is what Gazette's index got.
+
+    On SQLite the search text lives only in the contentless FTS5 index, so it is computed again
+    the way indexing computes it (`terms.search_text` of the text, heading and path).
+    """
+    from gazette.index.terms import search_text
+
     with gz.store.begin() as conn:
-        return [(r[0], r[1]) for r in conn.exec_driver_sql("SELECT text, search_text FROM chunks")]
+        found = conn.exec_driver_sql(
+            "SELECT c.text, c.heading, f.path FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY c.id"
+        )
+        return [(text, search_text(text, heading=heading, path=path)) for text, heading, path in found]
 
 
 def stdlib_run() -> dict[str, Any]:
