@@ -159,3 +159,78 @@ def test_the_dialog_tables_migrate_up_and_down(gz: Gazette) -> None:
     gz.store.migrator.upgrade()
     assert gz.store.migrator.is_current()
     assert gz.dialogs.list_sessions(gz.local_owner()) == []
+
+
+def _old_schema_chunks(gz: Gazette, root: Path) -> list[tuple[int, str, str | None, str]]:
+    """Two indexed chunks written the way revision 0015 stored them (search text in `chunks`)."""
+    from datetime import UTC, datetime
+
+    from gazette.index.terms import search_text
+
+    chunks = [
+        (1, "def parseHTTPResponse(raw):\n    return raw", "def parseHTTPResponse(raw):", "src/net_client.py"),
+        (2, "Refunds are paid within thirty days.", "Billing > Refunds", "docs/billing.md"),
+    ]
+    now = datetime.now(UTC)
+    with gz.store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
+                "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 2, 2, 0, 0, :now)"
+            ),
+            {"root": str(root), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
+        )
+        for chunk_id, body, heading, path in chunks:
+            conn.execute(
+                text(
+                    "INSERT INTO files (id, repo_id, path, sha256, size, mtime, language, status, chunk_count) "
+                    "VALUES (:id, 1, :path, 'x', 10, 0, 'text', 'indexed', 1)"
+                ),
+                {"id": chunk_id, "path": path},
+            )
+            searched = search_text(body, heading=heading, path=path)
+            conn.execute(
+                text(
+                    "INSERT INTO chunks (id, file_id, repo_id, workspace_id, ordinal, start_line, end_line, heading, "
+                    "text, search_text, token_estimate) VALUES (:id, :id, 1, 1, 0, 1, 2, :heading, :text, :search, 9)"
+                ),
+                {"id": chunk_id, "heading": heading, "text": body, "search": searched},
+            )
+            if gz.store.backend == "sqlite":
+                conn.execute(
+                    text("INSERT INTO chunks_fts (rowid, search_text, heading) VALUES (:id, :search, :heading)"),
+                    {"id": chunk_id, "search": searched, "heading": heading or ""},
+                )
+    return chunks
+
+
+def test_the_contentless_full_text_index_migrates_up_and_down_with_data(gz: Gazette, tmp_path: Path) -> None:
+    """0016 (SQLite): the search text moves out of `chunks` into a contentless FTS5 index, and back."""
+    from gazette.index.terms import search_text
+
+    gz.store.migrator.upgrade("0015")
+    chunks = _old_schema_chunks(gz, tmp_path)
+    gz.store.migrator.upgrade()
+    columns = {column["name"] for column in inspect(gz.store.engine).get_columns("chunks")}
+    assert ("search_text" in columns) == (gz.store.backend == "postgresql")
+    owner = gz.local_owner()
+    assert [hit.path for hit in gz.index.search(owner, "http response")] == ["src/net_client.py"]
+    assert [hit.path for hit in gz.index.search(owner, "refunds")] == ["docs/billing.md"]
+    if gz.store.backend == "sqlite":
+        with gz.store.engine.begin() as conn:
+            definition = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").scalar()
+        assert "content=''" in definition
+        assert "contentless_delete=1" in definition
+
+    gz.store.migrator.downgrade("0015")
+    with gz.store.engine.begin() as conn:
+        restored = dict(conn.exec_driver_sql("SELECT id, search_text FROM chunks").all())
+        assert restored == {
+            chunk_id: search_text(body, heading=heading, path=path) for chunk_id, body, heading, path in chunks
+        }
+        if gz.store.backend == "sqlite":
+            found = conn.exec_driver_sql("SELECT rowid, search_text FROM chunks_fts WHERE chunks_fts MATCH 'parse'")
+            assert [(row[0], row[1]) for row in found] == [(1, restored[1])]
+
+    gz.store.migrator.upgrade()
+    assert [hit.path for hit in gz.index.search(owner, "parse http")] == ["src/net_client.py"]
