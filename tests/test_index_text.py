@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,15 @@ def _expansions_by_definition(text: str) -> list[str]:
 def test_expansions_equal_their_definition_whatever_was_seen_before(texts: list[str]) -> None:
     for text in texts:  # several texts: the words the first ones teach the caches are reused
         assert terms.expansions(text) == _expansions_by_definition(text)
+
+
+def test_expansions_stay_right_when_the_seen_word_caches_fill_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terms, "_PLAIN_MAX", 3)
+    monkeypatch.setattr(terms, "_COMPOUNDS_MAX", 2)
+    texts = ["getUser by_id now", "HTTPClient get_user 7 plain words", "getUser again_and again", "x"] * 3
+    for text in texts:
+        assert terms.expansions(text) == _expansions_by_definition(text)
+    assert len(terms._compound_parts) <= 2 + 3
 
 
 def test_expansions_split_identifiers_and_numbers_in_sorted_word_order() -> None:

@@ -41,10 +41,11 @@ def _parts(word: str) -> tuple[str, ...]:
 
 # Every word seen, once: plain ones (no parts) in a set, compound ones with their parts. Set
 # operations against them run in C, so after the first files almost no word of a text is looked
-# at in Python again. Bounded; both are cleared when one is full.
+# at in Python again. Bounded (a few hundred MB at most); each is cleared when full.
 _plain: set[str] = set()
+_PLAIN_MAX = 1_000_000
 _compound_parts: dict[str, tuple[str, ...]] = {}
-_SEEN_MAX = 1_000_000
+_COMPOUNDS_MAX = 262_144
 # \w on ASCII text is [A-Za-z0-9_]: every other ASCII character becomes a space, and str.split
 # finds the same words as _WORD.findall, several times faster.
 _NOT_WORD = str.maketrans({code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")})
@@ -61,8 +62,9 @@ def expansions(text: str) -> list[str]:
 
     The order is that of the compound words sorted, then of each word's parts.
     """
-    if len(_plain) >= _SEEN_MAX or len(_compound_parts) >= _SEEN_MAX:
+    if len(_plain) >= _PLAIN_MAX:
         _plain.clear()
+    if len(_compound_parts) >= _COMPOUNDS_MAX:
         _compound_parts.clear()
     candidates = _words(text) - _plain
     fresh_plain = []
