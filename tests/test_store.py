@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from gazette.app import Gazette
 from gazette.errors import ConfigError, StoreUnavailableError
@@ -105,20 +105,25 @@ def test_data_dir_that_is_not_a_directory_is_a_config_error(tmp_path: Path) -> N
         Store(load_settings(home=str(blocker / "sub")).settings)
 
 
-def test_upgrading_a_store_with_indexed_chunks_keeps_them_searchable(gz: Gazette, tmp_path: Path) -> None:
-    """0011 rebuilds the full-text index with a heading column: what was indexed before stays found."""
+def _insert_old_repo(gz: Gazette, conn: Connection, root: Path) -> None:
+    """Repository 1, `old`, written with SQL alone (the tables as an older revision has them)."""
     from datetime import UTC, datetime
 
-    gz.store.migrator.upgrade("0010")
     now = datetime.now(UTC)
+    conn.execute(
+        text(
+            "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
+            "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 1, 1, 0, 0, :now)"
+        ),
+        {"root": str(root), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
+    )
+
+
+def test_upgrading_a_store_with_indexed_chunks_keeps_them_searchable(gz: Gazette, tmp_path: Path) -> None:
+    """0011 rebuilds the full-text index with a heading column: what was indexed before stays found."""
+    gz.store.migrator.upgrade("0010")
     with gz.store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
-                "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 1, 1, 0, 0, :now)"
-            ),
-            {"root": str(tmp_path), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
-        )
+        _insert_old_repo(gz, conn, tmp_path)
         conn.execute(
             text(
                 "INSERT INTO files (repo_id, path, sha256, size, mtime, language, status, chunk_count) "
@@ -163,23 +168,14 @@ def test_the_dialog_tables_migrate_up_and_down(gz: Gazette) -> None:
 
 def _old_schema_chunks(gz: Gazette, root: Path) -> list[tuple[int, str, str | None, str]]:
     """Two indexed chunks written the way revision 0015 stored them (search text in `chunks`)."""
-    from datetime import UTC, datetime
-
     from gazette.index.terms import search_text
 
-    chunks = [
+    chunks: list[tuple[int, str, str | None, str]] = [
         (1, "def parseHTTPResponse(raw):\n    return raw", "def parseHTTPResponse(raw):", "src/net_client.py"),
         (2, "Refunds are paid within thirty days.", "Billing > Refunds", "docs/billing.md"),
     ]
-    now = datetime.now(UTC)
     with gz.store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
-                "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 2, 2, 0, 0, :now)"
-            ),
-            {"root": str(root), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
-        )
+        _insert_old_repo(gz, conn, root)
         for chunk_id, body, heading, path in chunks:
             conn.execute(
                 text(
