@@ -41,11 +41,14 @@ def gazette(home: Path, **overrides: Any) -> Any:
     return Gazette(load_settings(home=str(home), log={"level": "warning"}, **overrides).settings)
 
 
-def raw_fts_floor(rows: list[tuple[str, str]]) -> tuple[float, Any]:
-    """Seconds to bulk-insert (text, search_text) rows into a fresh FTS5 file database; and the connection."""
+def raw_fts_floor(rows: list[tuple[str, str]], directory: Path) -> tuple[float, Any]:
+    """Seconds to bulk-insert (text, search_text) rows into a fresh FTS5 file database; and the connection.
+
+    The file goes in `directory`, which the caller removes.
+    """
     import sqlean
 
-    path = Path(tempfile.mkdtemp(prefix="gazette-fts-")) / "floor.db"
+    path = directory / "floor.db"
     conn = sqlean.connect(str(path))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE VIRTUAL TABLE t USING fts5(search_text, tokenize='porter unicode61')")
@@ -80,7 +83,8 @@ def stdlib_run() -> dict[str, Any]:
     with gz.store.begin() as conn:  # the bytes actually indexed (the walker skips site-packages, caches, …)
         size = conn.exec_driver_sql("SELECT sum(size) FROM files WHERE status = 'indexed'").scalar() / 1e6
     rows = chunk_rows(gz)
-    floor_seconds, _ = raw_fts_floor(rows)
+    floor_seconds, floor = raw_fts_floor(rows, work)
+    floor.close()
     gz.close()
     shutil.rmtree(work, ignore_errors=True)
     return {
@@ -170,7 +174,7 @@ def query_run(chunks: int, queries: int, *, with_hybrid: bool = False) -> dict[s
     started = time.perf_counter()
     report = gz.index.index_repo(owner, work / "corpus", "synthetic")
     index_seconds = time.perf_counter() - started
-    _, floor = raw_fts_floor(chunk_rows(gz))
+    _, floor = raw_fts_floor(chunk_rows(gz), work)
     # Queries mix a frequent word with rarer ones, as people's do.
     texts = [
         " ".join([rng.choice(words[:200]), *rng.sample(words[200:5000], rng.randint(1, 4))]) for _ in range(queries)
@@ -185,6 +189,7 @@ def query_run(chunks: int, queries: int, *, with_hybrid: bool = False) -> dict[s
         floor.execute("SELECT rowid, bm25(t) FROM t WHERE t MATCH ? ORDER BY bm25(t) LIMIT 10", (match,)).fetchall()
         raw.append((time.perf_counter() - started) * 1000)
 
+    floor.close()
     hybrid = hybrid_timings(work, gz, texts) if with_hybrid else None
 
     # one changed file in a 10,000-file repository
