@@ -186,6 +186,43 @@ def test_remove_forgets_the_repository(gz: Gazette, repo: Path) -> None:
     assert gz.index.search(gz.local_owner(), "invoices") == []
 
 
+def indexed_matches(gz: Gazette, word: str) -> int:
+    """Rows of the full-text index itself that match `word`, whatever `chunks` still holds."""
+    with gz.store.begin() as conn:
+        if gz.store.backend == "sqlite":
+            query = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        else:
+            query = "SELECT count(*) FROM chunks WHERE tsv @@ to_tsquery('english', %s)"
+        return int(conn.exec_driver_sql(query, (word,)).scalar_one())
+
+
+@pytest.mark.parametrize("change", ["edited", "deleted", "repository removed"])
+def test_removed_or_replaced_content_leaves_nothing_in_the_full_text_index(
+    gz: Gazette, tmp_path: Path, change: str
+) -> None:
+    # A single file: its replacement chunk takes the very id the old chunk had, so a full-text
+    # row left behind would attach the old words to the new chunk.
+    root = tmp_path / "one"
+    root.mkdir()
+    (root / "zoo.md").write_text("# Zoo\nThe zebra sleeps.\n")
+    owner = gz.local_owner()
+    gz.index.index_repo(owner, root, "one")
+    assert indexed_matches(gz, "zebra") == 1
+    if change == "edited":
+        (root / "zoo.md").write_text("# Zoo\nThe giraffe eats.\n")
+        gz.index.index_repo(owner, root, "one")
+        assert [hit.path for hit in gz.index.search(owner, "giraffe")] == ["zoo.md"]
+    elif change == "deleted":
+        (root / "zoo.md").unlink()
+        (root / "park.md").write_text("# Park\nThe giraffe eats.\n")
+        gz.index.index_repo(owner, root, "one")
+    else:
+        gz.index.remove_repo(owner, "one")
+    assert gz.index.search(owner, "zebra") == []
+    assert indexed_matches(gz, "zebra") == 0
+    assert indexed_matches(gz, "zoo") == (1 if change == "edited" else 0)
+
+
 def test_chunks_of_another_workspace_crowding_the_best_matches_do_not_hide_ours(gz: Gazette, tmp_path: Path) -> None:
     from sqlalchemy import insert
 

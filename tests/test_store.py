@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from gazette.app import Gazette
 from gazette.errors import ConfigError, StoreUnavailableError
@@ -105,20 +105,25 @@ def test_data_dir_that_is_not_a_directory_is_a_config_error(tmp_path: Path) -> N
         Store(load_settings(home=str(blocker / "sub")).settings)
 
 
-def test_upgrading_a_store_with_indexed_chunks_keeps_them_searchable(gz: Gazette, tmp_path: Path) -> None:
-    """0011 rebuilds the full-text index with a heading column: what was indexed before stays found."""
+def _insert_old_repo(gz: Gazette, conn: Connection, root: Path) -> None:
+    """Repository 1, `old`, written with SQL alone (the tables as an older revision has them)."""
     from datetime import UTC, datetime
 
-    gz.store.migrator.upgrade("0010")
     now = datetime.now(UTC)
+    conn.execute(
+        text(
+            "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
+            "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 1, 1, 0, 0, :now)"
+        ),
+        {"root": str(root), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
+    )
+
+
+def test_upgrading_a_store_with_indexed_chunks_keeps_them_searchable(gz: Gazette, tmp_path: Path) -> None:
+    """0011 rebuilds the full-text index with a heading column: what was indexed before stays found."""
+    gz.store.migrator.upgrade("0010")
     with gz.store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO repos (workspace_id, name, root_path, status, file_count, chunk_count, skipped_count, "
-                "error_count, created_at) VALUES (1, 'old', :root, 'indexed', 1, 1, 0, 0, :now)"
-            ),
-            {"root": str(tmp_path), "now": now if gz.store.backend == "postgresql" else now.replace(tzinfo=None)},
-        )
+        _insert_old_repo(gz, conn, tmp_path)
         conn.execute(
             text(
                 "INSERT INTO files (repo_id, path, sha256, size, mtime, language, status, chunk_count) "
@@ -159,3 +164,69 @@ def test_the_dialog_tables_migrate_up_and_down(gz: Gazette) -> None:
     gz.store.migrator.upgrade()
     assert gz.store.migrator.is_current()
     assert gz.dialogs.list_sessions(gz.local_owner()) == []
+
+
+def _old_schema_chunks(gz: Gazette, root: Path) -> list[tuple[int, str, str | None, str]]:
+    """Two indexed chunks written the way revision 0015 stored them (search text in `chunks`)."""
+    from gazette.index.terms import search_text
+
+    chunks: list[tuple[int, str, str | None, str]] = [
+        (1, "def parseHTTPResponse(raw):\n    return raw", "def parseHTTPResponse(raw):", "src/net_client.py"),
+        (2, "Refunds are paid within thirty days.", "Billing > Refunds", "docs/billing.md"),
+    ]
+    with gz.store.engine.begin() as conn:
+        _insert_old_repo(gz, conn, root)
+        for chunk_id, body, heading, path in chunks:
+            conn.execute(
+                text(
+                    "INSERT INTO files (id, repo_id, path, sha256, size, mtime, language, status, chunk_count) "
+                    "VALUES (:id, 1, :path, 'x', 10, 0, 'text', 'indexed', 1)"
+                ),
+                {"id": chunk_id, "path": path},
+            )
+            searched = search_text(body, heading=heading, path=path)
+            conn.execute(
+                text(
+                    "INSERT INTO chunks (id, file_id, repo_id, workspace_id, ordinal, start_line, end_line, heading, "
+                    "text, search_text, token_estimate) VALUES (:id, :id, 1, 1, 0, 1, 2, :heading, :text, :search, 9)"
+                ),
+                {"id": chunk_id, "heading": heading, "text": body, "search": searched},
+            )
+            if gz.store.backend == "sqlite":
+                conn.execute(
+                    text("INSERT INTO chunks_fts (rowid, search_text, heading) VALUES (:id, :search, :heading)"),
+                    {"id": chunk_id, "search": searched, "heading": heading or ""},
+                )
+    return chunks
+
+
+def test_the_contentless_full_text_index_migrates_up_and_down_with_data(gz: Gazette, tmp_path: Path) -> None:
+    """0016 (SQLite): the search text moves out of `chunks` into a contentless FTS5 index, and back."""
+    from gazette.index.terms import search_text
+
+    gz.store.migrator.upgrade("0015")
+    chunks = _old_schema_chunks(gz, tmp_path)
+    gz.store.migrator.upgrade()
+    columns = {column["name"] for column in inspect(gz.store.engine).get_columns("chunks")}
+    assert ("search_text" in columns) == (gz.store.backend == "postgresql")
+    owner = gz.local_owner()
+    assert [hit.path for hit in gz.index.search(owner, "http response")] == ["src/net_client.py"]
+    assert [hit.path for hit in gz.index.search(owner, "refunds")] == ["docs/billing.md"]
+    if gz.store.backend == "sqlite":
+        with gz.store.engine.begin() as conn:
+            definition = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").scalar()
+        assert "content=''" in definition
+        assert "contentless_delete=1" in definition
+
+    gz.store.migrator.downgrade("0015")
+    with gz.store.engine.begin() as conn:
+        restored = dict(conn.exec_driver_sql("SELECT id, search_text FROM chunks").all())
+        assert restored == {
+            chunk_id: search_text(body, heading=heading, path=path) for chunk_id, body, heading, path in chunks
+        }
+        if gz.store.backend == "sqlite":
+            found = conn.exec_driver_sql("SELECT rowid, search_text FROM chunks_fts WHERE chunks_fts MATCH 'parse'")
+            assert [(row[0], row[1]) for row in found] == [(1, restored[1])]
+
+    gz.store.migrator.upgrade()
+    assert [hit.path for hit in gz.index.search(owner, "parse http")] == ["src/net_client.py"]

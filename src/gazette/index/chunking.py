@@ -5,8 +5,10 @@ PDF by page."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import compress, count
 
 MAX_LINES = 80
 MIN_CODE_LINES = 20
@@ -179,18 +181,26 @@ def _paragraph_windows(
 
 
 def _code_windows(lines: list[str]) -> Iterator[tuple[int, int, str | None]]:
-    """Windows that start at top-level definitions when the current one is long enough."""
-    start, heading = 1, None
-    for number, line in enumerate(lines, start=1):
-        size = number - start
-        at_definition = bool(_TOP_LEVEL.match(line))
-        if number > start and ((at_definition and size >= MIN_CODE_LINES) or size >= MAX_LINES):
-            yield start, number - 1, heading
-            start, heading = number, None
-        if heading is None and at_definition:
-            heading = line.strip()[:120]
-    if start <= len(lines):
-        yield start, len(lines), heading
+    """Windows that start at top-level definitions when the current one is long enough.
+
+    A window ends before the first definition at least MIN_CODE_LINES after its start, or after
+    MAX_LINES; its heading is its first definition. Found by bisection over the definitions'
+    line numbers (matched in one pass in C), not by a Python step per line.
+    """
+    definitions = list(compress(count(1), map(_TOP_LEVEL.match, lines)))
+    start, total = 1, len(lines)
+    while start <= total:
+        stop = start + MAX_LINES  # the first line of the next window
+        later = bisect_left(definitions, start + MIN_CODE_LINES)
+        if later < len(definitions) and definitions[later] < stop:
+            stop = definitions[later]
+        stop = min(stop, total + 1)
+        first = bisect_left(definitions, start)
+        heading = None
+        if first < len(definitions) and definitions[first] < stop:
+            heading = lines[definitions[first] - 1].strip()[:120]
+        yield start, stop - 1, heading
+        start = stop
 
 
 def _cap(text: str) -> list[str]:

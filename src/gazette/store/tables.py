@@ -178,6 +178,8 @@ chunks = Table(
     Column("heading", String(1000), nullable=True),
     Column("text", Text, nullable=False),
     # What full-text search indexes: the text plus split identifiers, heading and path segments.
+    # PostgreSQL only (its generated `tsv` reads it): on SQLite it lives only in the contentless
+    # FTS5 table `chunks_fts` (migration 0016).
     Column("search_text", Text, nullable=False),
     Column("token_estimate", Integer, nullable=False),
     Index("ix_chunks_file", "file_id"),
