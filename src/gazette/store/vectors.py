@@ -1,26 +1,51 @@
-"""Chunk vectors keyed by chunk id, cosine distance: sqlite-vec (`vec0`) or pgvector (HNSW).
+"""Chunk vectors keyed by chunk id, cosine distance: plain SQLite tables or pgvector (HNSW).
 
-The table is created for the embedding size of the model in use; a model of another size
-replaces it (every repository then re-embeds, as their `embedding_model` no longer matches).
-On PostgreSQL the `vector` extension must be available (pgvector); without it `supported`
-says no and search stays BM25-only.
+SQLite keeps three tables, created for the embedding size of the model in use:
+
+- `chunk_vectors(chunk_id, embedding)`: each vector as float32 bytes, read by primary key to
+  score candidates exactly;
+- `chunk_vector_signs(chunk_id, signs)`: the sign of each dimension, one bit each (48 bytes for
+  384 dimensions), which the candidate pass ranks by Hamming distance;
+- `chunk_vector_state`: one row, the size and a generation that every write moves on.
+
+Both vector tables cascade from `chunks`. `VectorSearch` holds every vector's signs in memory
+(with its chunk's workspace and repository) and reloads them when the generation has moved; a
+query scans them for `oversample` × the wanted count of candidates of its own workspace, then
+scores those exactly. sqlite-vec's `vec0` table, the earlier layout, scanned every float of every
+vector per query (~120 ms at 100,000 × 384); a store with it is copied over on first use.
+
+A model of another size replaces the tables (every repository then re-embeds, as their
+`embedding_model` no longer matches). On PostgreSQL the `vector` extension must be available
+(pgvector); without it `supported` says no and search stays BM25-only.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, text, update
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, text, update
 from sqlalchemy.exc import DBAPIError
 
 from gazette.errors import StoreUnavailableError
+from gazette.logs import get_logger
 from gazette.store.tables import repos
 
 TABLE = "chunk_vectors"
+SIGNS = "chunk_vector_signs"
+STATE = "chunk_vector_state"
 # HNSW returns at most ef_search candidates; it is raised per query to the number wanted.
 _EF_SEARCH_MAX = 1000
+# PostgreSQL: nearest rows fetched per row wanted before the workspace filter.
+_POSTGRES_OVERFETCH = 4
 _LOCK_KEY = 0x6761_7A76  # "gazv": one replica creates or replaces the table at a time
+_COPY_BATCH = 10_000
+_log = get_logger("gazette.store.vectors")
 
 
 def supported(conn: Connection) -> bool:
@@ -31,40 +56,263 @@ def supported(conn: Connection) -> bool:
 
 
 def dimensions(conn: Connection) -> int | None:
+    """The size of the stored vectors, None before any."""
     if conn.dialect.name == "sqlite":
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).scalar()
-        match = re.search(r"float\[(\d+)\]", sql or "")
-    else:
-        kind = conn.execute(
-            text(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = to_regclass(:table) AND attname = 'embedding'"
-            ),
-            {"table": TABLE},
-        ).scalar()
-        match = re.search(r"vector\((\d+)\)", kind or "")
+        layout = _sqlite_layout(conn)
+        return layout[1] if layout else None
+    kind = conn.execute(
+        text(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(:table) AND attname = 'embedding'"
+        ),
+        {"table": TABLE},
+    ).scalar()
+    match = re.search(r"vector\((\d+)\)", kind or "")
     return int(match.group(1)) if match else None
 
 
 def ensure_table(conn: Connection, size: int) -> None:
-    """Create the vector table for `size`, replacing one of another size.
+    """Create the vector tables for `size`, replacing those of another size (and the old layout).
 
     Raises:
         StoreUnavailableError: PostgreSQL without a usable pgvector extension.
     """
     if conn.dialect.name != "sqlite":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        _ensure_postgres(conn, size)
+        return
+    current = upgrade(conn)
+    if current == size:
+        return
+    if current is not None:
+        _drop_sqlite(conn)
+        conn.execute(update(repos).values(embedding_model=None))
+    _create_sqlite(conn, size)
+
+
+def upgrade(conn: Connection) -> int | None:
+    """SQLite: copy the vectors of sqlite-vec's `vec0` table (the earlier layout) into the current
+    tables, once; returns the size of the stored vectors (None before any)."""
+    layout = _sqlite_layout(conn)
+    if layout is None or layout[0] == "tables":
+        return layout[1] if layout else None
+    size = layout[1]
+    # A vec0 table cannot be renamed: its rows go through a temporary table while it is replaced.
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {TABLE}_vec0 AS SELECT rowid AS chunk_id, embedding FROM main.{TABLE}"  # noqa: S608
+    )
+    conn.exec_driver_sql(f"DROP TABLE main.{TABLE}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SIGNS}")
+    _create_sqlite(conn, size)
+    conn.exec_driver_sql(
+        f"INSERT INTO main.{TABLE} (chunk_id, embedding) SELECT chunk_id, embedding FROM temp.{TABLE}_vec0 "  # noqa: S608
+        "WHERE chunk_id IN (SELECT id FROM chunks)"  # vec0 did not follow deleted chunks by itself
+    )
+    conn.exec_driver_sql(f"DROP TABLE temp.{TABLE}_vec0")
+    copied = 0
+    last = 0
+    while True:
+        batch = conn.exec_driver_sql(
+            f"SELECT chunk_id, embedding FROM {TABLE} WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",  # noqa: S608
+            (last, _COPY_BATCH),
+        ).all()
+        if not batch:
+            break
+        block = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32).reshape(len(batch), size)
+        _insert_signs(conn, [int(row[0]) for row in batch], block)
+        last = int(batch[-1][0])
+        copied += len(batch)
+    _log.info("vectors moved from sqlite-vec's vec0 table to plain tables", vectors=copied, dimensions=size)
+    return size
+
+
+def insert(conn: Connection, chunk_ids: Sequence[int], vectors: Sequence[Sequence[float]]) -> None:
+    if not chunk_ids:
+        return
+    if conn.dialect.name == "sqlite":
+        block = np.asarray(vectors, dtype=np.float32)
+        conn.exec_driver_sql(
+            f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (?, ?)",  # noqa: S608 - constant table name
+            [(int(chunk_id), row.tobytes()) for chunk_id, row in zip(chunk_ids, block, strict=True)],
+        )
+        _insert_signs(conn, chunk_ids, block)
+        _bump(conn)
+        return
+    conn.execute(
+        text(f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (:id, CAST(:vector AS vector))"),  # noqa: S608
+        [{"id": chunk_id, "vector": _literal(vector)} for chunk_id, vector in zip(chunk_ids, vectors, strict=True)],
+    )
+
+
+def forget_deleted(conn: Connection) -> None:
+    """Say that chunks were deleted (their vectors cascade away with them): searches reload the signs."""
+    if conn.dialect.name == "sqlite" and _sqlite_layout(conn) is not None:
+        _bump(conn)
+
+
+@dataclass(frozen=True)
+class _Signs:
+    """Every stored vector's signs at one generation, laid out for the scan."""
+
+    generation: int
+    ids: npt.NDArray[np.int64]
+    workspaces: npt.NDArray[np.int64]
+    repos: npt.NDArray[np.int64]
+    # words[j] holds the j-th 64 sign bits of every vector: each scan step reads contiguous memory.
+    words: npt.NDArray[np.uint64]
+
+
+class VectorSearch:
+    """Nearest chunks by cosine distance. On SQLite a scan of the signs kept in memory finds
+    candidates, scored exactly from `chunk_vectors`; on PostgreSQL pgvector's HNSW index."""
+
+    def __init__(self, *, oversample: int) -> None:
+        self._oversample = oversample  # candidates scored exactly per chunk wanted; 0: every vector
+        self._signs: _Signs | None = None
+        self._lock = threading.Lock()
+
+    def nearest(
+        self, conn: Connection, vector: Sequence[float], *, limit: int, workspace_id: int, repo_id: int | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine distance) of the `limit` nearest chunks of the workspace (or repo), nearest first."""
+        if conn.dialect.name != "sqlite":
+            return _nearest_postgres(conn, vector, limit=limit, workspace_id=workspace_id, repo_id=repo_id)
+        if upgrade(conn) != len(vector):
+            return []  # no vectors yet, or those of another model: the next index run replaces them
+        state = conn.exec_driver_sql(f"SELECT generation FROM {STATE}").scalar_one()  # noqa: S608
+        signs = self._loaded(conn, int(state), len(vector))
+        query = np.asarray(vector, dtype=np.float32)
+        candidates = self._candidates(signs, query, limit=limit, workspace_id=workspace_id, repo_id=repo_id)
+        return _scored(conn, query, candidates, limit=limit)
+
+    def _candidates(
+        self, signs: _Signs, query: npt.NDArray[np.float32], *, limit: int, workspace_id: int, repo_id: int | None
+    ) -> npt.NDArray[np.int64]:
+        mine = signs.workspaces == workspace_id
+        if repo_id is not None:
+            mine &= signs.repos == repo_id
+        ids = signs.ids if bool(mine.all()) else signs.ids[mine]
+        wanted = limit * self._oversample
+        if self._oversample == 0 or wanted >= len(ids):
+            return ids
+        words = signs.words if len(ids) == len(signs.ids) else signs.words[:, mine]
+        distances = np.zeros(len(ids), dtype=np.uint16)
+        for column, word in zip(words, _packed(query[np.newaxis, :])[0], strict=True):
+            distances += np.bitwise_count(column ^ word)
+        return ids[np.argpartition(distances, wanted)[:wanted]]
+
+    def _loaded(self, conn: Connection, generation: int, size: int) -> _Signs:
+        current = self._signs
+        if current is not None and current.generation == generation:
+            return current
+        with self._lock:  # one thread reloads; the others wait for its result
+            current = self._signs
+            if current is not None and current.generation == generation:
+                return current
+            # The generation was read first: what is loaded is at least that recent.
+            rows = conn.exec_driver_sql(
+                f"SELECT s.chunk_id, c.workspace_id, c.repo_id, s.signs FROM {SIGNS} s "  # noqa: S608
+                "JOIN chunks c ON c.id = s.chunk_id ORDER BY s.chunk_id"
+            ).all()
+            width = _words(size)
+            packed = np.frombuffer(b"".join(row[3] for row in rows), dtype=np.uint64).reshape(len(rows), width)
+            loaded = _Signs(
+                generation=generation,
+                ids=np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
+                workspaces=np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
+                repos=np.fromiter((row[2] for row in rows), dtype=np.int64, count=len(rows)),
+                words=np.ascontiguousarray(packed.T),
+            )
+            self._signs = loaded
+            return loaded
+
+
+def _scored(
+    conn: Connection, query: npt.NDArray[np.float32], candidates: npt.NDArray[np.int64], *, limit: int
+) -> list[tuple[int, float]]:
+    """Exact cosine distances of the candidates (read by primary key), the `limit` nearest first."""
+    if len(candidates) == 0:
+        return []
+    rows = conn.exec_driver_sql(
+        f"SELECT chunk_id, embedding FROM {TABLE} WHERE chunk_id IN (SELECT value FROM json_each(?))",  # noqa: S608
+        (json.dumps(candidates.tolist()),),
+    ).all()
+    if not rows:
+        return []
+    matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), len(query))
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
+    similarities = np.divide(matrix @ query, norms, out=np.zeros(len(rows), dtype=np.float32), where=norms > 0)
+    order = np.argsort(-similarities, kind="stable")[:limit]
+    return [(int(rows[i][0]), float(1.0 - similarities[i])) for i in order]
+
+
+def _words(size: int) -> int:
+    return (size + 63) // 64
+
+
+def _packed(block: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
+    """Each row's signs (1 where positive), padded to whole 64-bit words."""
+    width = _words(block.shape[1]) * 64
+    positive = np.zeros((block.shape[0], width), dtype=bool)
+    positive[:, : block.shape[1]] = block > 0
+    return np.packbits(positive, axis=1, bitorder="little").view(np.uint64)
+
+
+def _insert_signs(conn: Connection, chunk_ids: Sequence[int], block: npt.NDArray[np.float32]) -> None:
+    packed = _packed(block)
+    conn.exec_driver_sql(
+        f"INSERT INTO {SIGNS} (chunk_id, signs) VALUES (?, ?)",  # noqa: S608 - constant table name
+        [(int(chunk_id), row.tobytes()) for chunk_id, row in zip(chunk_ids, packed, strict=True)],
+    )
+
+
+def _bump(conn: Connection) -> None:
+    conn.exec_driver_sql(f"UPDATE {STATE} SET generation = generation + 1")  # noqa: S608
+
+
+def _sqlite_layout(conn: Connection) -> tuple[str, int] | None:
+    """("tables", size) for the current layout, ("vec0", size) for the earlier one, None before any vectors."""
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).scalar()
+    if sql is None:
+        return None
+    if "vec0" in sql:
+        match = re.search(r"float\[(\d+)\]", sql)
+        return ("vec0", int(match.group(1)) if match else 0)
+    size = conn.exec_driver_sql(f"SELECT dimensions FROM {STATE}").scalar_one()  # noqa: S608
+    return ("tables", int(size))
+
+
+def _create_sqlite(conn: Connection, size: int) -> None:
+    for table, column in ((TABLE, "embedding"), (SIGNS, "signs")):
+        conn.exec_driver_sql(
+            f"CREATE TABLE {table} (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, "
+            f"{column} BLOB NOT NULL)"
+        )
+    # The state row outlives a replacement: its generation only ever grows, so no search can
+    # mistake new tables for the ones it loaded.
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS {STATE} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "dimensions INTEGER NOT NULL, generation INTEGER NOT NULL)"
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO {STATE} (id, dimensions, generation) VALUES (1, ?, 1) "  # noqa: S608
+        "ON CONFLICT (id) DO UPDATE SET dimensions = excluded.dimensions, generation = generation + 1",
+        (int(size),),
+    )
+
+
+def _drop_sqlite(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SIGNS}")
+
+
+def _ensure_postgres(conn: Connection, size: int) -> None:
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     current = dimensions(conn)
     if current == size:
         return
     if current is not None:
         conn.exec_driver_sql(f"DROP TABLE {TABLE}")
         conn.execute(update(repos).values(embedding_model=None))
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(
-            f"CREATE VIRTUAL TABLE {TABLE} USING vec0(embedding float[{int(size)}] distance_metric=cosine)"
-        )
-        return
     _create_extension(conn)
     conn.exec_driver_sql(
         f"CREATE TABLE {TABLE} (chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, "
@@ -88,58 +336,25 @@ def _create_extension(conn: Connection) -> None:
         ) from None
 
 
-def insert(conn: Connection, chunk_ids: Sequence[int], vectors: Sequence[Sequence[float]]) -> None:
-    pairs = list(zip(chunk_ids, vectors, strict=True))
-    if conn.dialect.name == "sqlite":
-        import sqlite_vec
-
-        conn.exec_driver_sql(
-            f"INSERT INTO {TABLE}(rowid, embedding) VALUES (?, ?)",  # noqa: S608 - constant table name
-            [(chunk_id, sqlite_vec.serialize_float32(list(vector))) for chunk_id, vector in pairs],
-        )
-        return
-    conn.execute(
-        text(f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (:id, CAST(:vector AS vector))"),  # noqa: S608
-        [{"id": chunk_id, "vector": _literal(vector)} for chunk_id, vector in pairs],
-    )
-
-
-def delete_for_files(conn: Connection, file_ids: Sequence[int]) -> None:
-    # PostgreSQL: the foreign key cascades from chunks.
-    if file_ids and conn.dialect.name == "sqlite" and dimensions(conn) is not None:
-        statement = text(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT id FROM chunks WHERE file_id IN :ids)")  # noqa: S608
-        conn.execute(statement.bindparams(bindparam("ids", expanding=True)), {"ids": list(file_ids)})
-
-
-def delete_for_repo(conn: Connection, repo_id: int) -> None:
-    if conn.dialect.name == "sqlite" and dimensions(conn) is not None:
-        statement = text(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT id FROM chunks WHERE repo_id = :repo)")  # noqa: S608
-        conn.execute(statement, {"repo": repo_id})
-
-
-def nearest(conn: Connection, vector: Sequence[float], *, limit: int) -> list[tuple[int, float]]:
-    """(chunk id, cosine distance) of the `limit` nearest chunks, nearest first."""
+def _nearest_postgres(
+    conn: Connection, vector: Sequence[float], *, limit: int, workspace_id: int, repo_id: int | None
+) -> list[tuple[int, float]]:
     size = dimensions(conn)
-    if size is None:
+    if size is None or size != len(vector):
         return []
-    if size != len(vector):
-        return []  # vectors of another model; the next index run replaces them
-    if conn.dialect.name == "sqlite":
-        import sqlite_vec
-
-        rows = conn.exec_driver_sql(
-            f"SELECT rowid, distance FROM {TABLE} WHERE embedding MATCH ? AND k = ? ORDER BY distance",  # noqa: S608
-            (sqlite_vec.serialize_float32(list(vector)), int(limit)),
-        )
-    else:
-        conn.execute(text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(_ef_search(limit))})
-        rows = conn.execute(
-            text(
-                f"SELECT chunk_id, embedding <=> CAST(:vector AS vector) AS distance FROM {TABLE} "  # noqa: S608
-                "ORDER BY distance LIMIT :limit"
-            ),
-            {"vector": _literal(vector), "limit": int(limit)},
-        )
+    fetch = int(limit) * _POSTGRES_OVERFETCH
+    conn.execute(text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(_ef_search(fetch))})
+    # The inner query alone is what the HNSW index answers; the workspace filter runs on its rows.
+    repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
+    rows = conn.execute(
+        text(
+            "SELECT n.chunk_id, n.distance FROM "  # noqa: S608
+            f"(SELECT chunk_id, embedding <=> CAST(:vector AS vector) AS distance FROM {TABLE} "
+            "ORDER BY distance LIMIT :fetch) n JOIN chunks c ON c.id = n.chunk_id "
+            f"WHERE c.workspace_id = :workspace {repo_filter} ORDER BY n.distance LIMIT :limit"
+        ),
+        {"vector": _literal(vector), "fetch": fetch, "limit": int(limit), "workspace": workspace_id, "repo": repo_id},
+    )
     return [(int(row[0]), float(row[1])) for row in rows]
 
 
