@@ -84,7 +84,6 @@ def ensure_table(conn: Connection, size: int) -> None:
     if current == size:
         return
     if current is not None:
-        _drop_sqlite(conn)
         conn.execute(update(repos).values(embedding_model=None))
     _create_sqlite(conn, size)
 
@@ -101,7 +100,6 @@ def upgrade(conn: Connection) -> int | None:
         f"CREATE TEMP TABLE {TABLE}_vec0 AS SELECT rowid AS chunk_id, embedding FROM main.{TABLE}"  # noqa: S608
     )
     conn.exec_driver_sql(f"DROP TABLE main.{TABLE}")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SIGNS}")
     _create_sqlite(conn, size)
     conn.exec_driver_sql(
         f"INSERT INTO main.{TABLE} (chunk_id, embedding) SELECT chunk_id, embedding FROM temp.{TABLE}_vec0 "  # noqa: S608
@@ -144,8 +142,9 @@ def insert(conn: Connection, chunk_ids: Sequence[int], vectors: Sequence[Sequenc
 
 
 def forget_deleted(conn: Connection) -> None:
-    """Say that chunks were deleted (their vectors cascade away with them): searches reload the signs."""
-    if conn.dialect.name == "sqlite" and _sqlite_layout(conn) is not None:
+    """Before chunks are deleted: their vectors cascade away with them, and searches reload the signs."""
+    # vec0 rows did not cascade: the earlier layout is moved over first, or it would keep them.
+    if conn.dialect.name == "sqlite" and upgrade(conn) is not None:
         _bump(conn)
 
 
@@ -282,6 +281,7 @@ def _sqlite_layout(conn: Connection) -> tuple[str, int] | None:
 
 
 def _create_sqlite(conn: Connection, size: int) -> None:
+    _drop_sqlite(conn)
     for table, column in ((TABLE, "embedding"), (SIGNS, "signs")):
         conn.exec_driver_sql(
             f"CREATE TABLE {table} (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, "
