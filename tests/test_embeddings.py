@@ -395,16 +395,9 @@ def test_vectors_of_another_workspace_or_repository_never_surface(
     gz.close()
 
 
-@pytest.mark.parametrize(("size", "reembedded"), [(DIMS, 0), (8, 3)])
-def test_a_store_with_the_earlier_vec0_table_is_moved_to_the_plain_tables_on_first_use(
-    home: Path, tmp_path: Path, model_server: str, size: int, reembedded: int
-) -> None:
-    docs = make_docs(tmp_path / "docs")
-    gz = gazette_with(model_server, "openai")
-    owner = gz.local_owner()
-    gz.index.index_repo(owner, docs, "docs")
-    before = [(hit.path, hit.score) for hit in gz.index.search(owner, "automobile")]
-    with gz.store.begin() as conn:  # what an earlier Gazette wrote: one vec0 table, rowid = chunk id
+def rewrite_as_vec0(gz: Gazette, size: int) -> None:
+    """Store the vectors as an earlier Gazette did: one sqlite-vec vec0 table, rowid = chunk id."""
+    with gz.store.begin() as conn:
         stored = conn.exec_driver_sql("SELECT chunk_id, embedding FROM chunk_vectors").all()
         for table in ("chunk_vectors", "chunk_vector_signs", "chunk_vector_state"):
             conn.exec_driver_sql(f"DROP TABLE {table}")
@@ -414,7 +407,20 @@ def test_a_store_with_the_earlier_vec0_table_is_moved_to_the_plain_tables_on_fir
         rows = [(chunk_id, embedding[: size * 4]) for chunk_id, embedding in stored]
         rows.append((9999, rows[0][1]))  # vec0 kept vectors of deleted chunks
         conn.exec_driver_sql("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", rows)
-        if size != DIMS:  # as if an 8-dimension model had written them
+
+
+@pytest.mark.parametrize(("size", "reembedded"), [(DIMS, 0), (8, 3)])
+def test_a_store_with_the_earlier_vec0_table_is_moved_to_the_plain_tables_on_first_use(
+    home: Path, tmp_path: Path, model_server: str, size: int, reembedded: int
+) -> None:
+    docs = make_docs(tmp_path / "docs")
+    gz = gazette_with(model_server, "openai")
+    owner = gz.local_owner()
+    gz.index.index_repo(owner, docs, "docs")
+    before = [(hit.path, hit.score) for hit in gz.index.search(owner, "automobile")]
+    rewrite_as_vec0(gz, size)
+    if size != DIMS:
+        with gz.store.begin() as conn:  # as if an 8-dimension model had written them
             conn.execute(text("UPDATE repos SET embedding_model = 'openai:small-model'"))
     gz.close()
     upgraded = gazette_with(model_server, "openai")
@@ -434,3 +440,17 @@ def test_a_store_with_the_earlier_vec0_table_is_moved_to_the_plain_tables_on_fir
     assert upgraded.index.search(owner, "automobile")[0].path == "garage.md"
     assert vector_count(upgraded) == 3
     upgraded.close()
+
+
+def test_deleting_files_from_a_store_with_the_earlier_vec0_table_leaves_no_vector_behind(
+    home: Path, tmp_path: Path, model_server: str
+) -> None:
+    docs = make_docs(tmp_path / "docs")
+    gz = gazette_with(model_server, "openai")
+    gz.index.index_repo(gz.local_owner(), docs, "docs")
+    rewrite_as_vec0(gz, DIMS)
+    (docs / "notes.md").unlink()
+    report = gz.index.index_repo(gz.local_owner(), docs, "docs")  # a deletion only: no vector is written
+    assert (report.removed, report.chunks) == (1, 2)
+    assert vector_count(gz) == 2
+    gz.close()
