@@ -5,7 +5,7 @@ SQLite keeps three tables, created for the embedding size of the model in use:
 - `chunk_vectors(chunk_id, embedding)`: each vector as float32 bytes, read by primary key to
   score candidates exactly;
 - `chunk_vector_signs(chunk_id, signs)`: the sign of each dimension, one bit each (48 bytes for
-  384 dimensions), which the candidate pass ranks by Hamming distance;
+  384 dimensions), which the candidate pass scores against the query (`_estimates`);
 - `chunk_vector_state`: one row, the size and a generation that every write moves on.
 
 Both vector tables cascade from `chunks`. `VectorSearch` holds every vector's signs in memory
@@ -45,6 +45,8 @@ _EF_SEARCH_MAX = 1000
 _POSTGRES_OVERFETCH = 4
 _LOCK_KEY = 0x6761_7A76  # "gazv": one replica creates or replaces the table at a time
 _COPY_BATCH = 10_000
+# Levels of the query in the candidate scan: on SciFact 4 bits kept the recall of the float query.
+_QUERY_BITS = 4
 _log = get_logger("gazette.store.vectors")
 
 
@@ -158,6 +160,7 @@ class _Signs:
     repos: npt.NDArray[np.int64]
     # words[j] holds the j-th 64 sign bits of every vector: each scan step reads contiguous memory.
     words: npt.NDArray[np.uint64]
+    ones: npt.NDArray[np.int64]  # positive signs of each vector
 
 
 class VectorSearch:
@@ -193,11 +196,11 @@ class VectorSearch:
         wanted = limit * self._oversample
         if self._oversample == 0 or wanted >= len(ids):
             return ids
-        words = signs.words if len(ids) == len(signs.ids) else signs.words[:, mine]
-        distances = np.zeros(len(ids), dtype=np.uint16)
-        for column, word in zip(words, _packed(query[np.newaxis, :])[0], strict=True):
-            distances += np.bitwise_count(column ^ word)
-        return ids[np.argpartition(distances, wanted)[:wanted]]
+        everyone = len(ids) == len(signs.ids)
+        words = signs.words if everyone else signs.words[:, mine]
+        ones = signs.ones if everyone else signs.ones[mine]
+        estimates = _estimates(words, ones, query)
+        return ids[np.argpartition(-estimates, wanted)[:wanted]]
 
     def _loaded(self, conn: Connection, generation: int, size: int) -> _Signs:
         current = self._signs
@@ -214,12 +217,17 @@ class VectorSearch:
             ).all()
             width = _words(size)
             packed = np.frombuffer(b"".join(row[3] for row in rows), dtype=np.uint64).reshape(len(rows), width)
+            words = np.ascontiguousarray(packed.T)
+            ones = np.zeros(len(rows), dtype=np.int64)
+            for column in words:
+                ones += np.bitwise_count(column)
             loaded = _Signs(
                 generation=generation,
                 ids=np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
                 workspaces=np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
                 repos=np.fromiter((row[2] for row in rows), dtype=np.int64, count=len(rows)),
-                words=np.ascontiguousarray(packed.T),
+                words=words,
+                ones=ones,
             )
             self._signs = loaded
             return loaded
@@ -244,20 +252,48 @@ def _scored(
     return [(int(rows[i][0]), float(1.0 - similarities[i])) for i in order]
 
 
+def _estimates(
+    words: npt.NDArray[np.uint64], ones: npt.NDArray[np.int64], query: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float64]:
+    """For each vector, its signs s (±1) dotted with the query, up to a shared offset and scale.
+
+    q·s = 2·Σ q_i b_i − Σ q_i, with b the sign bits. The query is cut into 16 levels,
+    q_i ≈ low + step·u_i, so Σ q_i b_i ≈ low·ones + step·Σ_p 2^p·popcount(plane_p & b), where
+    plane_p holds bit p of every u_i: a few AND + bit counts per word, like a Hamming distance.
+    Scoring the float query against the signs finds far more of the exact nearest than
+    comparing the query's own signs (SciFact, 50 nearest among 200: 0.97 against 0.89).
+    """
+    low, high = float(query.min()), float(query.max())
+    if high <= low:
+        return ones.astype(np.float64)
+    step = (high - low) / (2**_QUERY_BITS - 1)
+    levels = np.rint((query - low) / step).astype(np.int64)
+    total = np.zeros(len(ones), dtype=np.int32)
+    part = np.empty(len(ones), dtype=np.uint16)  # at most one count per dimension
+    scratch = np.empty(len(ones), dtype=np.uint64)
+    for bit in range(_QUERY_BITS):
+        plane = _packed((((levels >> bit) & 1) == 1)[np.newaxis, :])[0]
+        part.fill(0)
+        for column, word in zip(words, plane, strict=True):
+            np.bitwise_and(column, word, out=scratch)
+            np.add(part, np.bitwise_count(scratch), out=part)
+        total += part.astype(np.int32) << bit
+    return np.asarray((low / step) * ones + total, dtype=np.float64)
+
+
 def _words(size: int) -> int:
     return (size + 63) // 64
 
 
-def _packed(block: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
-    """Each row's signs (1 where positive), padded to whole 64-bit words."""
-    width = _words(block.shape[1]) * 64
-    positive = np.zeros((block.shape[0], width), dtype=bool)
-    positive[:, : block.shape[1]] = block > 0
-    return np.packbits(positive, axis=1, bitorder="little").view(np.uint64)
+def _packed(bits: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
+    """Rows of bits packed into whole 64-bit words (zero padded)."""
+    padded = np.zeros((bits.shape[0], _words(bits.shape[1]) * 64), dtype=bool)
+    padded[:, : bits.shape[1]] = bits
+    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
 
 
 def _insert_signs(conn: Connection, chunk_ids: Sequence[int], block: npt.NDArray[np.float32]) -> None:
-    packed = _packed(block)
+    packed = _packed(block > 0)
     conn.exec_driver_sql(
         f"INSERT INTO {SIGNS} (chunk_id, signs) VALUES (?, ?)",  # noqa: S608 - constant table name
         [(int(chunk_id), row.tobytes()) for chunk_id, row in zip(chunk_ids, packed, strict=True)],
