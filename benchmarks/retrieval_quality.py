@@ -92,7 +92,9 @@ def ranked_docs(paths: list[str], limit: int = 100) -> list[str]:
     return ranked[:limit]
 
 
-def local_runs(corpus: dict[str, str], queries: dict[str, str]) -> dict[str, tuple[dict[str, list[str]], float, float]]:
+def local_runs(
+    corpus: dict[str, str], queries: dict[str, str], keep: Path | None = None
+) -> dict[str, tuple[dict[str, list[str]], float, float]]:
     """Dense-only and hybrid with the `local` embedder (all-MiniLM-L6-v2), all from one index: the
     default vector pass (a sign scan, then exact scores for its candidates) beside an exact scan
     of every vector (`embeddings.oversample=0`), with the candidates' recall of the exact ranking."""
@@ -100,11 +102,13 @@ def local_runs(corpus: dict[str, str], queries: dict[str, str]) -> dict[str, tup
     from gazette.settings import load_settings
     from gazette.store import memory, vectors
 
-    work = Path(tempfile.mkdtemp(prefix="gazette-quality-local-"))
+    work = keep or Path(tempfile.mkdtemp(prefix="gazette-quality-local-"))
     docs = work / "corpus"
-    docs.mkdir()
+    docs.mkdir(parents=True, exist_ok=True)
     for doc_id, body in corpus.items():
-        (docs / f"{doc_id}.md").write_text(body)
+        path = docs / f"{doc_id}.md"
+        if not path.exists() or path.read_text() != body:
+            path.write_text(body)
 
     def open_gazette(**embeddings: object) -> Gazette:
         settings = load_settings(
@@ -188,6 +192,12 @@ def main() -> None:
     parser.add_argument(
         "--local", action="store_true", help="also dense-only and hybrid with the `local` extra (MiniLM on the CPU)"
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="with --local: index into this directory and keep it; a later run re-embeds nothing "
+        "(the embedding takes 5-20 minutes on 2 cores)",
+    )
     args = parser.parse_args()
     corpus, queries, qrels = load(args.dataset, args.split)
     systems = {"gazette BM25 (FTS5, porter)": gazette_runs, "bm25s (reference, stemmed, stopwords)": bm25s_runs}
@@ -196,7 +206,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     results = {name: run(corpus, queries) for name, run in systems.items()}
     if args.local:
-        results.update(local_runs(corpus, queries))
+        results.update(local_runs(corpus, queries, args.keep))
     for name, (ranked, index_seconds, query_ms) in results.items():
         ndcg = sum(ndcg_at(ranked[q], qrels[q]) for q in queries) / len(queries)
         recall = sum(recall_at(ranked[q], qrels[q]) for q in queries) / len(queries)
