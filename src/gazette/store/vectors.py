@@ -85,6 +85,7 @@ def ensure_table(conn: Connection, size: int) -> None:
     current = upgrade(conn)
     if current == size:
         return
+    _begin(conn)
     if current is not None:
         conn.execute(update(repos).values(embedding_model=None))
     _create_sqlite(conn, size)
@@ -97,6 +98,7 @@ def upgrade(conn: Connection) -> int | None:
     if layout is None or layout[0] == "tables":
         return layout[1] if layout else None
     size = layout[1]
+    _begin(conn)
     # A vec0 table cannot be renamed: its rows go through a temporary table while it is replaced.
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE {TABLE}_vec0 AS SELECT rowid AS chunk_id, embedding FROM main.{TABLE}"  # noqa: S608
@@ -298,6 +300,13 @@ def _insert_signs(conn: Connection, chunk_ids: Sequence[int], block: npt.NDArray
         f"INSERT INTO {SIGNS} (chunk_id, signs) VALUES (?, ?)",  # noqa: S608 - constant table name
         [(int(chunk_id), row.tobytes()) for chunk_id, row in zip(chunk_ids, packed, strict=True)],
     )
+
+
+def _begin(conn: Connection) -> None:
+    """Python's sqlite3 runs DDL outside any transaction unless one is begun: without this an
+    interrupted move could drop the vec0 table before its rows were copied."""
+    if not getattr(conn.connection.dbapi_connection, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _bump(conn: Connection) -> None:
