@@ -319,11 +319,13 @@ def notes_and_cars(root: Path, notes: int) -> Path:
 
 
 def test_dense_search_finds_what_an_exact_scan_finds_when_the_signs_narrow_the_candidates(
-    vector_store_url: str, tmp_path: Path, model_server: str
+    home: Path, tmp_path: Path, model_server: str
 ) -> None:
+    # SQLite's candidate pass; pgvector's HNSW is approximate in its own way (a random graph that
+    # can stall among the 120 equally distant notes), so its results are not pinned here.
     from gazette.store.memory import embedding_text
 
-    gz = gazette_with(model_server, "openai", store=vector_store_url, oversample=1)
+    gz = gazette_with(model_server, "openai", oversample=1)
     gz.index.index_repo(gz.local_owner(), notes_and_cars(tmp_path / "docs", 120), "docs")
     query = fake_vector("automobile vehicle car")
     with gz.store.begin() as conn:
@@ -339,7 +341,7 @@ def test_dense_search_finds_what_an_exact_scan_finds_when_the_signs_narrow_the_c
         assert {chunk_id for chunk_id, _ in found} == {chunk_id for _, chunk_id in exact}
         assert [distance for _, distance in found] == pytest.approx([distance for distance, _ in exact], abs=1e-6)
     hits = gz.index.search(gz.local_owner(), "automobile vehicle car", k=5)
-    exhaustive = gazette_with(model_server, "openai", store=vector_store_url, oversample=0)
+    exhaustive = gazette_with(model_server, "openai", oversample=0)
     exact_hits = exhaustive.index.search(gz.local_owner(), "automobile vehicle car", k=5)
     assert [(hit.path, hit.score) for hit in hits] == [(hit.path, pytest.approx(hit.score)) for hit in exact_hits]
     assert {hit.path for hit in hits} == {f"car{number}.md" for number in range(5)}
