@@ -110,7 +110,7 @@ def hybrid_timings(work: Path, gz: Any, texts: list[str], rounds: int = 1) -> di
     import numpy as np
     from sqlalchemy import update
 
-    from gazette.store import vectors
+    from gazette.store import vector_search, vectors
     from gazette.store.tables import repos
 
     store = {"store": {"url": STORE_URL[0]}} if STORE_URL else {}
@@ -136,7 +136,7 @@ def hybrid_timings(work: Path, gz: Any, texts: list[str], rounds: int = 1) -> di
     matrix, chunk_ids = np.vstack(blocks), np.asarray(ids)
     owner = hybrid.local_owner()
     # What `Index.search` asks of the vector pass at k=10 (its pool of 50), timed alone.
-    search = vectors.VectorSearch(oversample=hybrid.settings.embeddings.oversample)
+    search = vector_search.VectorSearch(oversample=hybrid.settings.embeddings.oversample)
     started = time.perf_counter()
     with hybrid.store.begin() as conn:
         search.nearest(conn, matrix[0].tolist(), limit=50, workspace_id=workspace_id)

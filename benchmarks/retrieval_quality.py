@@ -100,7 +100,7 @@ def local_runs(
     of every vector (`embeddings.oversample=0`), with the candidates' recall of the exact ranking."""
     from gazette.app import Gazette
     from gazette.settings import load_settings
-    from gazette.store import memory, vectors
+    from gazette.store import memory, vector_search
 
     work = keep or Path(tempfile.mkdtemp(prefix="gazette-quality-local-"))
     docs = work / "corpus"
@@ -127,7 +127,7 @@ def local_runs(
     results: dict[str, tuple[dict[str, list[str]], float, float]] = {}
     nearest_of: dict[str, dict[str, list[int]]] = {}
     for label, oversample in (("sign scan", gz.settings.embeddings.oversample), ("exact scan", 0)):
-        search = vectors.VectorSearch(oversample=oversample)
+        search = vector_search.VectorSearch(oversample=oversample)
         dense: dict[str, list[str]] = {}
         nearest_of[label] = {}
         started = time.perf_counter()

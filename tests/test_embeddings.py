@@ -20,6 +20,7 @@ from gazette.errors import ConfigError, ProviderError, StoreUnavailableError
 from gazette.settings import load_settings
 from gazette.store import vectors
 from gazette.store.tables import repos
+from gazette.store.vector_search import VectorSearch
 
 # The fake model's "meaning": words of a concept share a dimension; other words hash into the rest.
 CONCEPTS = {"car": 0, "automobile": 0, "vehicle": 0, "invoice": 1, "billing": 1, "refund": 2, "chargeback": 2}
@@ -331,8 +332,8 @@ def test_dense_search_finds_what_an_exact_scan_finds_when_the_signs_narrow_the_c
     with gz.store.begin() as conn:
         chunks = conn.execute(text("SELECT id, heading, text FROM chunks")).all()
         # 5 candidates of 125 vectors: only the signs can have picked them.
-        narrowed = vectors.VectorSearch(oversample=1).nearest(conn, query, limit=5, workspace_id=1)
-        scanned = vectors.VectorSearch(oversample=0).nearest(conn, query, limit=5, workspace_id=1)
+        narrowed = VectorSearch(oversample=1).nearest(conn, query, limit=5, workspace_id=1)
+        scanned = VectorSearch(oversample=0).nearest(conn, query, limit=5, workspace_id=1)
     exact = sorted(
         (1.0 - sum(a * b for a, b in zip(query, fake_vector(embedding_text(c.heading, c.text)), strict=True)), c.id)
         for c in chunks

@@ -21,6 +21,7 @@ from gazette.logs import get_logger
 from gazette.store import memory as rows
 from gazette.store import vectors
 from gazette.store.types import utcnow
+from gazette.store.vector_search import VectorSearch
 from gazette.store.workspaces import require_workspace_id
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class Index:
         self._gz = gz
         self._embedder: Embedder | None = None
         self._embedder_loaded = False
-        self._vectors = vectors.VectorSearch(oversample=gz.settings.embeddings.oversample)
+        self._vectors = VectorSearch(oversample=gz.settings.embeddings.oversample)
 
     @property
     def embedder(self) -> Embedder | None:
