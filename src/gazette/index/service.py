@@ -21,6 +21,7 @@ from gazette.logs import get_logger
 from gazette.store import memory as rows
 from gazette.store import vectors
 from gazette.store.types import utcnow
+from gazette.store.vector_search import VectorSearch
 from gazette.store.workspaces import require_workspace_id
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Index:
         self._gz = gz
         self._embedder: Embedder | None = None
         self._embedder_loaded = False
+        self._vectors = VectorSearch(oversample=gz.settings.embeddings.oversample)
 
     @property
     def embedder(self) -> Embedder | None:
@@ -363,14 +365,16 @@ class Index:
             )
             dense: list[Any] = []
             if query_vector is not None:
-                nearest = vectors.nearest(conn, query_vector, limit=pool * 4)
+                nearest = self._vectors.nearest(
+                    conn, query_vector, limit=pool, workspace_id=workspace_id, repo_id=repo_id
+                )
                 by_id = {
                     row.id: row
                     for row in rows.chunks_by_ids(
                         conn, [i for i, _ in nearest], workspace_id=workspace_id, repo_id=repo_id
                     )
                 }
-                dense = [(by_id[i], 1.0 - distance) for i, distance in nearest if i in by_id][:pool]
+                dense = [(by_id[i], 1.0 - distance) for i, distance in nearest if i in by_id]
         if dense:
             settings = self._gz.settings.embeddings
             if settings.fusion == "rrf":

@@ -39,7 +39,7 @@ def update_repo(conn: Connection, repo_id: int, **values: Any) -> None:
 
 
 def delete_repo(conn: Connection, repo_id: int) -> None:
-    vectors.delete_for_repo(conn, repo_id)
+    vectors.forget_deleted(conn)
     if conn.dialect.name == "sqlite":
         conn.execute(
             text("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE repo_id = :repo)"),
@@ -332,7 +332,7 @@ def embedding_text(heading: str | None, body: str) -> str:
 def _delete_chunks(conn: Connection, file_ids: Sequence[int]) -> None:
     if not file_ids:
         return
-    vectors.delete_for_files(conn, file_ids)
+    vectors.forget_deleted(conn)
     if conn.dialect.name == "sqlite":
         # The index is contentless: its rows go by rowid, looked up before the chunks go.
         conn.execute(

@@ -1,9 +1,20 @@
-"""Chunk vectors keyed by chunk id, cosine distance: sqlite-vec (`vec0`) or pgvector (HNSW).
+"""Chunk vectors keyed by chunk id, cosine distance: plain SQLite tables or pgvector (HNSW).
 
-The table is created for the embedding size of the model in use; a model of another size
-replaces it (every repository then re-embeds, as their `embedding_model` no longer matches).
-On PostgreSQL the `vector` extension must be available (pgvector); without it `supported`
-says no and search stays BM25-only.
+SQLite keeps three tables, created for the embedding size of the model in use:
+
+- `chunk_vectors(chunk_id, embedding)`: each vector as float32 bytes, read by primary key to
+  score candidates exactly;
+- `chunk_vector_signs(chunk_id, signs)`: the sign of each dimension, one bit each (48 bytes for
+  384 dimensions), which the candidate pass scores against the query (`vector_search`);
+- `chunk_vector_state`: one row, the size and a generation that every write moves on.
+
+Both vector tables cascade from `chunks`; `vector_search.VectorSearch` reads them. sqlite-vec's
+`vec0` table, the earlier layout, scanned every float of every vector per query (~120 ms at
+100,000 × 384); a store with it is copied over on first use.
+
+A model of another size replaces the tables (every repository then re-embeds, as their
+`embedding_model` no longer matches). On PostgreSQL the `vector` extension must be available
+(pgvector); without it `supported` says no and search stays BM25-only.
 """
 
 from __future__ import annotations
@@ -11,16 +22,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, text, update
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, text, update
 from sqlalchemy.exc import DBAPIError
 
 from gazette.errors import StoreUnavailableError
+from gazette.logs import get_logger
 from gazette.store.tables import repos
 
 TABLE = "chunk_vectors"
-# HNSW returns at most ef_search candidates; it is raised per query to the number wanted.
-_EF_SEARCH_MAX = 1000
+SIGNS = "chunk_vector_signs"
+STATE = "chunk_vector_state"
 _LOCK_KEY = 0x6761_7A76  # "gazv": one replica creates or replaces the table at a time
+_COPY_BATCH = 10_000
+_log = get_logger("gazette.store.vectors")
 
 
 def supported(conn: Connection) -> bool:
@@ -31,40 +47,176 @@ def supported(conn: Connection) -> bool:
 
 
 def dimensions(conn: Connection) -> int | None:
+    """The size of the stored vectors, None before any."""
     if conn.dialect.name == "sqlite":
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).scalar()
-        match = re.search(r"float\[(\d+)\]", sql or "")
-    else:
-        kind = conn.execute(
-            text(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = to_regclass(:table) AND attname = 'embedding'"
-            ),
-            {"table": TABLE},
-        ).scalar()
-        match = re.search(r"vector\((\d+)\)", kind or "")
+        layout = _sqlite_layout(conn)
+        return layout[1] if layout else None
+    kind = conn.execute(
+        text(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(:table) AND attname = 'embedding'"
+        ),
+        {"table": TABLE},
+    ).scalar()
+    match = re.search(r"vector\((\d+)\)", kind or "")
     return int(match.group(1)) if match else None
 
 
 def ensure_table(conn: Connection, size: int) -> None:
-    """Create the vector table for `size`, replacing one of another size.
+    """Create the vector tables for `size`, replacing those of another size (and the old layout).
 
     Raises:
         StoreUnavailableError: PostgreSQL without a usable pgvector extension.
     """
     if conn.dialect.name != "sqlite":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        _ensure_postgres(conn, size)
+        return
+    current = upgrade(conn)
+    if current == size:
+        return
+    _begin(conn)
+    if current is not None:
+        conn.execute(update(repos).values(embedding_model=None))
+    _create_sqlite(conn, size)
+
+
+def upgrade(conn: Connection) -> int | None:
+    """SQLite: copy the vectors of sqlite-vec's `vec0` table (the earlier layout) into the current
+    tables, once; returns the size of the stored vectors (None before any)."""
+    layout = _sqlite_layout(conn)
+    if layout is None or layout[0] == "tables":
+        return layout[1] if layout else None
+    size = layout[1]
+    _begin(conn)
+    # A vec0 table cannot be renamed: its rows go through a temporary table while it is replaced.
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {TABLE}_vec0 AS SELECT rowid AS chunk_id, embedding FROM main.{TABLE}"  # noqa: S608
+    )
+    conn.exec_driver_sql(f"DROP TABLE main.{TABLE}")
+    _create_sqlite(conn, size)
+    conn.exec_driver_sql(
+        f"INSERT INTO main.{TABLE} (chunk_id, embedding) SELECT chunk_id, embedding FROM temp.{TABLE}_vec0 "  # noqa: S608
+        "WHERE chunk_id IN (SELECT id FROM chunks)"  # vec0 did not follow deleted chunks by itself
+    )
+    conn.exec_driver_sql(f"DROP TABLE temp.{TABLE}_vec0")
+    copied = 0
+    last = 0
+    while True:
+        batch = conn.exec_driver_sql(
+            f"SELECT chunk_id, embedding FROM {TABLE} WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",  # noqa: S608
+            (last, _COPY_BATCH),
+        ).all()
+        if not batch:
+            break
+        block = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32).reshape(len(batch), size)
+        _insert_signs(conn, [int(row[0]) for row in batch], block)
+        last = int(batch[-1][0])
+        copied += len(batch)
+    _log.info("vectors moved from sqlite-vec's vec0 table to plain tables", vectors=copied, dimensions=size)
+    return size
+
+
+def insert(conn: Connection, chunk_ids: Sequence[int], vectors: Sequence[Sequence[float]]) -> None:
+    if not chunk_ids:
+        return
+    if conn.dialect.name == "sqlite":
+        block = np.asarray(vectors, dtype=np.float32)
+        conn.exec_driver_sql(
+            f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (?, ?)",  # noqa: S608 - constant table name
+            [(int(chunk_id), row.tobytes()) for chunk_id, row in zip(chunk_ids, block, strict=True)],
+        )
+        _insert_signs(conn, chunk_ids, block)
+        _bump(conn)
+        return
+    conn.execute(
+        text(f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (:id, CAST(:vector AS vector))"),  # noqa: S608
+        [{"id": chunk_id, "vector": pg_literal(vector)} for chunk_id, vector in zip(chunk_ids, vectors, strict=True)],
+    )
+
+
+def forget_deleted(conn: Connection) -> None:
+    """Before chunks are deleted: their vectors cascade away with them, and searches reload the signs."""
+    # vec0 rows did not cascade: the earlier layout is moved over first, or it would keep them.
+    if conn.dialect.name == "sqlite" and upgrade(conn) is not None:
+        _bump(conn)
+
+
+def word_count(size: int) -> int:
+    """64-bit words holding one bit for each of `size` dimensions."""
+    return (size + 63) // 64
+
+
+def pack_bits(bits: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
+    """Rows of bits packed into whole 64-bit words (zero padded)."""
+    padded = np.zeros((bits.shape[0], word_count(bits.shape[1]) * 64), dtype=bool)
+    padded[:, : bits.shape[1]] = bits
+    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
+
+
+def _insert_signs(conn: Connection, chunk_ids: Sequence[int], block: npt.NDArray[np.float32]) -> None:
+    packed = pack_bits(block > 0)
+    conn.exec_driver_sql(
+        f"INSERT INTO {SIGNS} (chunk_id, signs) VALUES (?, ?)",  # noqa: S608 - constant table name
+        [(int(chunk_id), row.tobytes()) for chunk_id, row in zip(chunk_ids, packed, strict=True)],
+    )
+
+
+def _begin(conn: Connection) -> None:
+    """Python's sqlite3 runs DDL outside any transaction unless one is begun: without this an
+    interrupted move could drop the vec0 table before its rows were copied."""
+    if not getattr(conn.connection.dbapi_connection, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _bump(conn: Connection) -> None:
+    conn.exec_driver_sql(f"UPDATE {STATE} SET generation = generation + 1")  # noqa: S608
+
+
+def _sqlite_layout(conn: Connection) -> tuple[str, int] | None:
+    """("tables", size) for the current layout, ("vec0", size) for the earlier one, None before any vectors."""
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).scalar()
+    if sql is None:
+        return None
+    if "vec0" in sql:
+        match = re.search(r"float\[(\d+)\]", sql)
+        return ("vec0", int(match.group(1)) if match else 0)
+    size = conn.exec_driver_sql(f"SELECT dimensions FROM {STATE}").scalar_one()  # noqa: S608
+    return ("tables", int(size))
+
+
+def _create_sqlite(conn: Connection, size: int) -> None:
+    _drop_sqlite(conn)
+    for table, column in ((TABLE, "embedding"), (SIGNS, "signs")):
+        conn.exec_driver_sql(
+            f"CREATE TABLE {table} (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, "
+            f"{column} BLOB NOT NULL)"
+        )
+    # The state row outlives a replacement: its generation only ever grows, so no search can
+    # mistake new tables for the ones it loaded.
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS {STATE} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "dimensions INTEGER NOT NULL, generation INTEGER NOT NULL)"
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO {STATE} (id, dimensions, generation) VALUES (1, ?, 1) "  # noqa: S608
+        "ON CONFLICT (id) DO UPDATE SET dimensions = excluded.dimensions, generation = generation + 1",
+        (int(size),),
+    )
+
+
+def _drop_sqlite(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SIGNS}")
+
+
+def _ensure_postgres(conn: Connection, size: int) -> None:
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     current = dimensions(conn)
     if current == size:
         return
     if current is not None:
         conn.exec_driver_sql(f"DROP TABLE {TABLE}")
         conn.execute(update(repos).values(embedding_model=None))
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(
-            f"CREATE VIRTUAL TABLE {TABLE} USING vec0(embedding float[{int(size)}] distance_metric=cosine)"
-        )
-        return
     _create_extension(conn)
     conn.exec_driver_sql(
         f"CREATE TABLE {TABLE} (chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, "
@@ -88,65 +240,6 @@ def _create_extension(conn: Connection) -> None:
         ) from None
 
 
-def insert(conn: Connection, chunk_ids: Sequence[int], vectors: Sequence[Sequence[float]]) -> None:
-    pairs = list(zip(chunk_ids, vectors, strict=True))
-    if conn.dialect.name == "sqlite":
-        import sqlite_vec
-
-        conn.exec_driver_sql(
-            f"INSERT INTO {TABLE}(rowid, embedding) VALUES (?, ?)",  # noqa: S608 - constant table name
-            [(chunk_id, sqlite_vec.serialize_float32(list(vector))) for chunk_id, vector in pairs],
-        )
-        return
-    conn.execute(
-        text(f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (:id, CAST(:vector AS vector))"),  # noqa: S608
-        [{"id": chunk_id, "vector": _literal(vector)} for chunk_id, vector in pairs],
-    )
-
-
-def delete_for_files(conn: Connection, file_ids: Sequence[int]) -> None:
-    # PostgreSQL: the foreign key cascades from chunks.
-    if file_ids and conn.dialect.name == "sqlite" and dimensions(conn) is not None:
-        statement = text(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT id FROM chunks WHERE file_id IN :ids)")  # noqa: S608
-        conn.execute(statement.bindparams(bindparam("ids", expanding=True)), {"ids": list(file_ids)})
-
-
-def delete_for_repo(conn: Connection, repo_id: int) -> None:
-    if conn.dialect.name == "sqlite" and dimensions(conn) is not None:
-        statement = text(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT id FROM chunks WHERE repo_id = :repo)")  # noqa: S608
-        conn.execute(statement, {"repo": repo_id})
-
-
-def nearest(conn: Connection, vector: Sequence[float], *, limit: int) -> list[tuple[int, float]]:
-    """(chunk id, cosine distance) of the `limit` nearest chunks, nearest first."""
-    size = dimensions(conn)
-    if size is None:
-        return []
-    if size != len(vector):
-        return []  # vectors of another model; the next index run replaces them
-    if conn.dialect.name == "sqlite":
-        import sqlite_vec
-
-        rows = conn.exec_driver_sql(
-            f"SELECT rowid, distance FROM {TABLE} WHERE embedding MATCH ? AND k = ? ORDER BY distance",  # noqa: S608
-            (sqlite_vec.serialize_float32(list(vector)), int(limit)),
-        )
-    else:
-        conn.execute(text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(_ef_search(limit))})
-        rows = conn.execute(
-            text(
-                f"SELECT chunk_id, embedding <=> CAST(:vector AS vector) AS distance FROM {TABLE} "  # noqa: S608
-                "ORDER BY distance LIMIT :limit"
-            ),
-            {"vector": _literal(vector), "limit": int(limit)},
-        )
-    return [(int(row[0]), float(row[1])) for row in rows]
-
-
-def _ef_search(limit: int) -> int:
-    return max(40, min(int(limit), _EF_SEARCH_MAX))
-
-
-def _literal(vector: Sequence[float]) -> str:
+def pg_literal(vector: Sequence[float]) -> str:
     """pgvector's text form, `[x,y,...]`, exact for float32 values."""
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
