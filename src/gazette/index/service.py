@@ -40,11 +40,9 @@ _CONTEXT_FILES = re.compile(r"(^|/)(memory_bank/|docs/adr/|adr/|architecture\.md
 CONTEXT_BOOST = 1.5
 
 
-RRF_K = 60
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 # A file to write: its candidate, its row, its chunk rows, the id of its existing row (or None).
-_Pending = tuple[
-    Candidate, dict[str, Any], list[dict[str, Any]], int | None
-]  # reciprocal rank fusion constant (Cormack et al.)
+_Pending = tuple[Candidate, dict[str, Any], list[dict[str, Any]], int | None]
 
 
 class Index:
