@@ -1,70 +1,50 @@
 """`Dialogs`: the dialog memory. Asks a model, records every turn (secrets redacted), lists, shows and
-deletes sessions, and fits earlier turns into a context block for the next question.
+deletes sessions; its other parts fit earlier turns into a context block and distil them
+(`history.py`), record wrapped terminal programs (`wrapping.py`) and export and import training
+data (`training_data.py`).
 
 Dialogs are personal: every method works on the principal's own turns, admins included. Recording
 follows the user's choice (`set_capture`), else the `training.capture` setting; `ask(capture=False)`
-records nothing. Deleting a session hides it (`deleted_at`) from every read.
-"""
+records nothing. Deleting a session hides it (`deleted_at`) from every read."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Row
-
-from gazette import terminal
 from gazette.auth.models import Principal
 from gazette.auth.service import require_scope
-from gazette.dialogs import code_context, distill, importers
-from gazette.dialogs import export as export_rules
+from gazette.dialogs import code_context
+from gazette.dialogs.base import _session, _summary, _turn, log
 from gazette.dialogs.code_context import CodeContext
 from gazette.dialogs.context import estimate_tokens, fit
-from gazette.dialogs.export import Progress
+from gazette.dialogs.history import History
 from gazette.dialogs.models import (
     Answer,
     AskEvent,
     AskStarted,
     CaptureState,
-    ContextBlock,
     Dialog,
-    Distillation,
-    ExportOptions,
-    ExportReport,
-    ImportReport,
-    ImportSource,
     Session,
-    Summary,
-    Transcript,
     Turn,
-    WrapReport,
 )
-from gazette.dialogs.wrap_run import Recording
-from gazette.errors import ConflictError, GazetteError, InvalidInputError, NotFoundError, ProviderError
-from gazette.logs import get_logger
+from gazette.dialogs.training_data import TrainingData
+from gazette.dialogs.wrapping import Wrapping
+from gazette.errors import InvalidInputError
 from gazette.providers.models import ChatDone, ChatEvent, ChatMessage, ChatRequest, Route, TextDelta
 from gazette.redaction import redact_text
-from gazette.store import datasets as dataset_rows
 from gazette.store import dialogs as dialog_rows
 from gazette.store import summaries as summary_rows
 from gazette.store import transcripts as transcript_rows
 from gazette.store.types import utcnow
 from gazette.store.workspaces import require_workspace_id
 
-if TYPE_CHECKING:
-    from gazette.app import Gazette
-
-log = get_logger("gazette.dialogs")
-_Rows = TypeVar("_Rows")
-
 ROLES = ("system", "user", "assistant")
-CAPTURE_COMMAND = "chosen with gazette training capture"
-_INSERT_ATTEMPTS = 3
 CODE_INSTRUCTION = (
     "You are a careful senior software engineer. Answer the request with working code and a short "
     "explanation. Base the answer on the context below when it is relevant, and cite the sources you "
@@ -88,12 +68,10 @@ class _Question:
     asked_at: datetime
 
 
-class Dialogs:
-    """The dialog memory of one `Gazette` (`gz.dialogs`)."""
-
-    def __init__(self, gz: Gazette) -> None:
-        self._gz = gz
-        self._settings = gz.settings.training
+class Dialogs(Wrapping, History, TrainingData):
+    """The dialog memory of one `Gazette` (`gz.dialogs`): asking, recording and reading here; context
+    blocks and summaries in `history.py`, wrapped programs in `wrapping.py`, export and import in
+    `training_data.py`, over `base.py`."""
 
     # ---------------------------------------------------------------- asking
 
@@ -349,148 +327,6 @@ class Dialogs:
         number = self._append(principal, session_id, [row])
         return Turn(session=session_id, turn_number=number, **{**row, "content": redact_text(content)})
 
-    def _append(
-        self,
-        principal: Principal,
-        session_id: str,
-        rows: list[dict[str, Any]],
-        *,
-        also: Callable[[Connection, int], None] | None = None,
-    ) -> int:
-        """Insert `rows` (redacted here), and whatever `also` writes, in one transaction."""
-        redacted = [{**row, "content": redact_text(row["content"])} for row in rows]
-        for attempt in range(1, _INSERT_ATTEMPTS + 1):
-            try:
-                with self._gz.store.begin(principal.viewer()) as conn:
-                    workspace_id = require_workspace_id(conn, principal.workspace)
-                    first = dialog_rows.insert_turns(conn, workspace_id, principal.user, session_id, redacted)
-                    if also is not None:
-                        also(conn, workspace_id)
-                    return first
-            except ConflictError:
-                # Two answers in the same session finished together: number after the other one.
-                if attempt == _INSERT_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    # ---------------------------------------------------------------- wrapping a terminal program
-
-    def wrap(
-        self,
-        principal: Principal,
-        argv: Sequence[str],
-        *,
-        model: str | None = None,
-        session: str | None = None,
-        new: bool = False,
-        capture: bool = True,
-        stdin_fd: int = 0,
-        stdout_fd: int = 1,
-    ) -> WrapReport:
-        """Run `argv`, an interactive terminal program, on a pseudo-terminal between `stdin_fd` and
-        `stdout_fd` (passed through as they are: `gazette.terminal`) and record its questions and
-        answers as turns (`gazette.dialogs.wrap`) with the raw transcript, secrets redacted.
-
-        Every run is a new session unless `session` continues one (`new` is the default, accepted for
-        symmetry with `ask`). `model` names the model on the turns, else the command tells it. Nothing
-        is recorded when capture is off or no turn was found; however the program ends (its exit, a
-        crash, a signal, a failure of Gazette's own), what was seen is recorded.
-
-        Raises:
-            InvalidInputError: no command, `session` with `new`, a program that cannot be executed
-                (`details["exit_code"]` 126).
-            NotFoundError: an unknown session, or no such program (`details["exit_code"]` 127).
-            PermissionDeniedError: no `models:use` scope.
-            UnavailableError: not a POSIX system.
-        """
-        if not argv or not argv[0].strip():
-            raise InvalidInputError(
-                "no command to wrap: give one after --, e.g. gazette training wrap -- ollama run llama3.2"
-            )
-        if session and new:
-            raise InvalidInputError("--session and --new exclude each other: continue a session or start a new one")
-        require_scope(principal, "models:use")
-        terminal.find_program(argv[0])
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            session_id = self._resolve(conn, workspace_id, principal.user, session) if session else uuid.uuid4().hex
-            recording, source, _ = self._capture(conn, workspace_id, principal.user)
-        if not capture:
-            recording, source = False, "--no-capture"
-        run = Recording(argv, model=model)
-        try:
-            exit_code = terminal.run(argv, run, stdin_fd=stdin_fd, stdout_fd=stdout_fd)
-        except BaseException:
-            run.end(None)
-            if recording and run.chunks:
-                try:
-                    self._record_run(principal, session_id, run)
-                except Exception:  # recording on the way out must not hide the failure itself
-                    log.exception("dialogs.wrap_record_failed", session=session_id)
-            raise
-        run.end(exit_code)
-        rows = self._record_run(principal, session_id, run) if recording else []
-        return WrapReport(
-            session=session_id if rows else None,
-            new_session=session is None,
-            command=run.command,
-            model=run.model,
-            exit_code=exit_code,
-            turns=len(rows),
-            transcript_bytes=run.size,
-            captured=recording,
-            capture_source=source,
-            interrupted=any(row.get("interrupted") for row in rows),
-        )
-
-    def _record_run(self, principal: Principal, session_id: str, run: Recording) -> list[dict[str, Any]]:
-        """Store a run's turns and its transcript together; nothing when it made no turn."""
-        turns = run.turns()
-        rows = run.rows(turns)
-        if not rows:
-            return rows
-        transcript = run.transcript(turns)
-
-        def store_transcript(conn: Connection, workspace_id: int) -> None:
-            transcript_rows.insert_transcript(
-                conn,
-                workspace_id,
-                principal.user,
-                session_id,
-                command=run.command,
-                transcript=transcript,
-                size=run.size,
-                exit_code=run.exit_code,
-                started_at=run.started_at,
-                ended_at=run.ended_at,
-            )
-
-        self._append(principal, session_id, rows, also=store_transcript)
-        return rows
-
-    def list_transcripts(self, principal: Principal, session: str) -> list[Transcript]:
-        """The transcripts of a session's `gazette training wrap` runs, oldest first (none for a
-        session of `ask`).
-
-        Raises:
-            PermissionDeniedError: no `dialogs:read` scope.
-            NotFoundError: no such session (or it was deleted).
-            InvalidInputError: the prefix matches several sessions.
-        """
-        _, rows = self._read_session(principal, session, transcript_rows.session_transcripts)
-        return [
-            Transcript(
-                session=row.session_id,
-                command=list(row.command),
-                transcript=row.transcript,
-                bytes=row.bytes,
-                exit_code=row.exit_code,
-                started_at=row.started_at,
-                ended_at=row.ended_at,
-            )
-            for row in rows
-        ]
-
     # ---------------------------------------------------------------- reading
 
     def list_sessions(self, principal: Principal, *, limit: int = 50) -> list[Session]:
@@ -520,21 +356,6 @@ class Dialogs:
         turns = [_turn(row) for row in rows]
         return Dialog(session=_summary(session_id, turns), turns=turns)
 
-    def _read_session(
-        self, principal: Principal, session: str, read: Callable[[Connection, int, str, str], _Rows]
-    ) -> tuple[str, _Rows]:
-        """(the session's id, what `read` returns for it) after the checks every read of a session makes.
-
-        Raises:
-            PermissionDeniedError: no `dialogs:read` scope.
-            NotFoundError, InvalidInputError: as `_resolve`.
-        """
-        require_scope(principal, "dialogs:read")
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            session_id = self._resolve(conn, workspace_id, principal.user, session)
-            return session_id, read(conn, workspace_id, principal.user, session_id)
-
     def delete_session(self, principal: Principal, session: str) -> Session:
         """Hide a session from every read (its turns stay, marked deleted; its transcripts are removed);
         returns what was deleted.
@@ -560,232 +381,6 @@ class Dialogs:
             durable=True,
         )
         return _summary(session_id, turns)
-
-    def context_block(
-        self, principal: Principal, *, last: int = 50, session: str | None = None, budget: int | None = None
-    ) -> ContextBlock:
-        """The principal's `last` turns (of `session`, or of all sessions) fitted to `budget` tokens
-        (default `training.inject_budget`); the rules are in `gazette.dialogs.context`.
-
-        Raises:
-            PermissionDeniedError: no `dialogs:read` scope.
-            InvalidInputError: `last` below 1 or `budget` below 50; an ambiguous session prefix.
-            NotFoundError: no such session.
-        """
-        require_scope(principal, "dialogs:read")
-        if last < 1:
-            raise InvalidInputError(f"--last must be 1 or more, not {last}")
-        budget = self._settings.inject_budget if budget is None else budget
-        if budget < 50:
-            raise InvalidInputError(f"--budget must be at least 50 tokens, not {budget}")
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            session_id = self._resolve(conn, workspace_id, principal.user, session) if session else None
-            rows = dialog_rows.recent_turns(conn, workspace_id, principal.user, last=last, session_id=session_id)
-        turns = [_turn(row) for row in rows]
-        if session_id is None:
-            return fit(turns, budget)
-        return self._session_block(principal, session_id, turns, budget)
-
-    # ---------------------------------------------------------------- distilling
-
-    def distill(
-        self, principal: Principal, session: str, *, model: str | None = None, budget: int | None = None
-    ) -> Distillation:
-        """Fold the session's turns that do not fit in half of `budget` (default
-        `training.inject_budget`) into its summary, by `model` (default `training.distill_model`);
-        the rules are in `gazette.dialogs.distill`. Nothing is sent when every turn after the
-        summary already fits.
-
-        Raises:
-            PermissionDeniedError: no `dialogs:write` or `models:use` scope, or no key for the provider.
-            InvalidInputError: no model given and no `training.distill_model`; `budget` below 50.
-            NotFoundError: no such session, or an unknown model.
-            ProviderError: the call failed, or the model answered nothing.
-        """
-        require_scope(principal, "dialogs:write")
-        model = model or self._settings.distill_model
-        if not model:
-            raise InvalidInputError(
-                "no distill model: give --model, or set training.distill_model to a cheaper model "
-                "(e.g. GAZETTE_TRAINING__DISTILL_MODEL=ollama:llama3.2:1b)"
-            )
-        budget = self._settings.inject_budget if budget is None else budget
-        if budget < 50:
-            raise InvalidInputError(f"--budget must be at least 50 tokens, not {budget}")
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            session_id = self._resolve(conn, workspace_id, principal.user, session)
-        return self._distill(principal, session_id, budget, model)
-
-    def _session_block(self, principal: Principal, session_id: str, turns: list[Turn], budget: int) -> ContextBlock:
-        """The block of one session's `turns`, led by its summary, distilled anew when they outgrow `budget`."""
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            summary = _summary_of(summary_rows.latest(conn, workspace_id, principal.user, session_id))
-        block = distill.block(summary, turns, budget)
-        model = self._settings.distill_model
-        if distill.fits_whole(block) or not model:
-            return block
-        try:
-            done = self._distill(principal, session_id, budget, model)
-        except GazetteError as exc:  # the block still comes, trimmed; the reason goes with it
-            log.warning("dialogs.distill_failed", session=session_id, model=model, error=exc.message)
-            return block.model_copy(update={"distill_error": exc.message})
-        return distill.block(done.summary, turns, budget)
-
-    def _distill(self, principal: Principal, session_id: str, budget: int, model: str) -> Distillation:
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            previous = _summary_of(summary_rows.latest(conn, workspace_id, principal.user, session_id))
-            rows = dialog_rows.session_turns(conn, workspace_id, principal.user, session_id)
-        after = previous.through_turn if previous else 0
-        turns = [turn for turn in map(_turn, rows) if turn.turn_number > after and turn.role != "system"]
-        fold, keep = distill.split(turns, budget)
-        if not fold:
-            return Distillation(summary=previous, created=False, folded=0, kept=len(keep))
-        request = distill.request(previous, fold, budget)
-        route = self._gz.providers.resolve(model)
-        answer = "".join(
-            event.text
-            for event in self._gz.providers.stream(principal, route.target, request)
-            if isinstance(event, TextDelta)
-        )
-        content = redact_text(distill.summary_text(answer, budget))
-        if not content:
-            raise ProviderError(
-                f"{route.target} returned an empty summary of session {session_id}: try another distill model",
-                reason="failed",
-                details={"model": route.target, "session": session_id},
-            )
-        source = estimate_tokens(request.messages[0].content)
-        summary = Summary(
-            session=session_id,
-            through_turn=fold[-1].turn_number,
-            content=content,
-            model=route.target,
-            source_tokens=source,
-            tokens=estimate_tokens(content),
-            created_at=utcnow(),
-        )
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            fields = summary.model_dump(exclude={"session", "created_at", "through_turn"})
-            stored = summary_rows.insert_summary(
-                conn,
-                workspace_id,
-                principal.user,
-                session_id,
-                through_turn=summary.through_turn,
-                at=summary.created_at,
-                **fields,
-            )
-            if not stored:  # a concurrent call distilled the same turns first: use theirs
-                summary = _summary_of(summary_rows.latest(conn, workspace_id, principal.user, session_id)) or summary
-        return Distillation(summary=summary, created=stored, folded=len(fold), kept=len(keep))
-
-    # ---------------------------------------------------------------- training data
-
-    def export(
-        self,
-        principal: Principal,
-        options: ExportOptions,
-        *,
-        path: Path | None = None,
-        out: IO[str] | None = None,
-        force: bool = False,
-        progress: Progress | None = None,
-    ) -> ExportReport:
-        """Write the principal's sessions as fine-tuning examples to `path` (atomically) or to `out`,
-        and record the export in training_datasets; the rules are in `gazette.dialogs.export`.
-
-        Raises:
-            PermissionDeniedError: no `dialogs:read` scope.
-            InvalidInputError: a bad date or range, an ambiguous session prefix, parquet without
-                pyarrow or without a file, a missing directory.
-            NotFoundError: no such session.
-            ConflictError: `path` exists and not `force`.
-        """
-        require_scope(principal, "dialogs:read")
-        start, end = export_rules.parse_range(options.date_from, options.date_to)
-        export_rules.check_format(options.format, path is not None)
-        target = path.absolute() if path is not None else None
-        with (
-            export_rules.open_target(options.format, target, out, force=force) as writer,
-            self._gz.store.begin(principal.viewer()) as conn,
-        ):
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            session_id = self._resolve(conn, workspace_id, principal.user, options.session) if options.session else None
-            scope = dialog_rows.ExportScope(start=start, end=end, model=options.model, session_id=session_id)
-            total = dialog_rows.count_export_sessions(conn, workspace_id, principal.user, scope)
-            rows = dialog_rows.export_turns(conn, workspace_id, principal.user, scope)
-            written = export_rules.write_sessions(rows, writer, options, total=total, progress=progress)
-        skipped = {reason: entry.model_dump() for reason, entry in written.skipped.reasons.items()}
-        with self._gz.store.begin(principal.viewer()) as conn:
-            dataset_id = dataset_rows.insert_dataset(
-                conn,
-                require_workspace_id(conn, principal.workspace),
-                principal.user,
-                format=options.format,
-                path=str(target) if target else None,
-                filters=options.model_dump(exclude={"format"}),
-                session_ids=written.sessions,
-                turns=written.turns,
-                skipped={"sessions": skipped, "pairs": {r: e.model_dump() for r, e in written.dropped.reasons.items()}},
-                at=utcnow(),
-            )
-        return ExportReport(
-            dataset_id=dataset_id,
-            format=options.format,
-            path=str(target) if target else None,
-            sessions=len(written.sessions),
-            turns=written.turns,
-            skipped=written.skipped.reasons,
-            dropped=written.dropped.reasons,
-        )
-
-    def import_dialogs(self, principal: Principal, source: ImportSource, path: Path) -> ImportReport:
-        """Add the conversations of another tool's log to the principal's sessions, in one transaction,
-        secrets redacted; a conversation imported before is left as it is. The sources are in
-        `gazette.dialogs.importers`.
-
-        Raises:
-            PermissionDeniedError: no `dialogs:write` scope.
-            InvalidInputError: an unknown source; a file that is missing or not what the source says.
-        """
-        require_scope(principal, "dialogs:write")
-        read = importers.READERS.get(source)
-        if read is None:
-            raise InvalidInputError(f"unknown source {source!r}: one of {', '.join(importers.READERS)}")
-        conversations, skipped = read(path)
-        added = turns = 0
-        with self._gz.store.begin(principal.viewer()) as conn:
-            workspace_id = require_workspace_id(conn, principal.workspace)
-            ids = [conversation.session_id for conversation in conversations]
-            existing = dialog_rows.existing_sessions(conn, workspace_id, principal.user, ids)
-            for conversation in conversations:
-                if conversation.session_id in existing or not conversation.turns:
-                    continue
-                rows = [{**turn, "content": redact_text(turn["content"])} for turn in conversation.turns]
-                dialog_rows.insert_turns(conn, workspace_id, principal.user, conversation.session_id, rows)
-                existing.add(conversation.session_id)
-                added += 1
-                turns += len(rows)
-        self._gz.audit.record(
-            "dialogs.imported",
-            principal=principal,
-            target=source,
-            payload={"path": str(path), "sessions": added, "turns": turns},
-            durable=True,
-        )
-        return ImportReport(
-            source=source,
-            path=str(path),
-            sessions=added,
-            turns=turns,
-            existing=sum(1 for c in conversations if c.turns) - added,
-            skipped=skipped,
-        )
 
     # ---------------------------------------------------------------- capture
 
@@ -817,54 +412,6 @@ class Dialogs:
         )
         return self.capture_state(principal)
 
-    def _capture(self, conn: Connection, workspace_id: int, user: str) -> tuple[bool, str, datetime | None]:
-        choice = dialog_rows.find_capture(conn, workspace_id, user)
-        if choice is not None:
-            return bool(choice.enabled), CAPTURE_COMMAND, choice.updated_at
-        source = self._gz.loaded.source_of("training.capture")
-        return self._settings.capture, f"setting training.capture ({source})", None
-
-    # ---------------------------------------------------------------- sessions
-
-    def _pick_session(
-        self, conn: Connection, workspace_id: int, user: str, ref: str | None, new: bool, now: datetime
-    ) -> tuple[str, bool]:
-        """(session id, whether it is new) for a question."""
-        if ref:
-            return self._resolve(conn, workspace_id, user, ref), False
-        idle = self._settings.session_idle_minutes
-        if not new and idle:
-            latest = dialog_rows.latest_turn(conn, workspace_id, user)
-            if latest is not None and now - latest.timestamp < timedelta(minutes=idle):
-                return str(latest.session_id), False
-        return uuid.uuid4().hex, True
-
-    def _resolve(self, conn: Connection, workspace_id: int, user: str, ref: str) -> str:
-        """The session an id or a unique prefix names.
-
-        Raises:
-            NotFoundError: none does.
-            InvalidInputError: empty, or several do.
-        """
-        ref = ref.strip()
-        if not ref:
-            raise InvalidInputError("the session id is empty: `gazette dialogs list` shows your sessions")
-        found = dialog_rows.sessions_matching(conn, workspace_id, user, ref)
-        if ref in found:
-            return ref
-        if not found:
-            raise NotFoundError(
-                f"no dialog session {ref!r}: `gazette dialogs list` shows your sessions; "
-                "`gazette ask --new` starts one",
-                details={"session": ref},
-            )
-        if len(found) > 1:
-            raise InvalidInputError(
-                f"session prefix {ref!r} matches {', '.join(found)}{' …' if len(found) >= 5 else ''}: give more of it",
-                details={"session": ref},
-            )
-        return found[0]
-
 
 def final_answer(events: Generator[AskEvent, None, None]) -> Answer:
     """Iterate `Dialogs.ask` to its end and return the `Answer` (closing the generator whatever happens).
@@ -889,57 +436,3 @@ def _close(events: Iterator[ChatEvent]) -> None:
 
 def _ms_since(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
-
-
-def _turn(row: Row[Any]) -> Turn:
-    return Turn(
-        session=row.session_id,
-        turn_number=row.turn_number,
-        role=row.role,
-        content=row.content,
-        model=row.model,
-        route=row.route,
-        tokens_used=row.tokens_used,
-        latency_ms=row.latency_ms,
-        context_window=row.context_window,
-        interrupted=bool(row.interrupted),
-        timestamp=row.timestamp,
-    )
-
-
-def _summary_of(row: Row[Any] | None) -> Summary | None:
-    if row is None:
-        return None
-    return Summary(
-        session=row.session_id,
-        through_turn=row.through_turn,
-        content=row.content,
-        model=row.model,
-        source_tokens=row.source_tokens,
-        tokens=row.tokens,
-        created_at=row.created_at,
-    )
-
-
-def _session(row: Row[Any]) -> Session:
-    return Session(
-        id=row.session_id,
-        turns=row.turns,
-        started_at=row.started_at,
-        last_at=row.last_at,
-        title=row.title or "",
-        model=row.model,
-    )
-
-
-def _summary(session_id: str, turns: list[Turn]) -> Session:
-    questions = [turn.content for turn in turns if turn.role == "user"]
-    models = [turn.model for turn in turns if turn.model]
-    return Session(
-        id=session_id,
-        turns=len(turns),
-        started_at=turns[0].timestamp,
-        last_at=turns[-1].timestamp,
-        title=questions[0] if questions else "",
-        model=models[-1] if models else None,
-    )
