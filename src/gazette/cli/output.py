@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -12,8 +12,9 @@ from rich.console import Console
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+def print_json(data: Any, *, stream: IO[str] | None = None) -> None:
+    """`data` as indented JSON on stdout, or on `stream` (stderr, when stdout carries other output)."""
+    (stream or sys.stdout).write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def fail(message: str) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -192,8 +192,7 @@ def export(
     with _progress("exporting", "sessions", quiet=as_json or output is None) as advance:
         report = gz.dialogs.export(owner, options, path=output, out=sys.stdout, force=force, progress=advance)
     if as_json:
-        text = _dumps(report.model_dump(mode="json"))
-        (sys.stdout if output is not None else sys.stderr).write(text)
+        print_json(report.model_dump(mode="json"), stream=sys.stdout if output is not None else sys.stderr)
         return
     _export_summary(report)
 
@@ -261,7 +260,7 @@ def wrap(
         fail(exc.message)  # as a shell says it: 127 not found, 126 not executable
         raise typer.Exit(code) from None
     if as_json:
-        sys.stderr.write(_dumps(report.model_dump(mode="json")))
+        print_json(report.model_dump(mode="json"), stream=sys.stderr)
     else:
         sys.stderr.write(_wrap_summary(report) + "\n")
     raise typer.Exit(report.exit_code)
@@ -299,12 +298,6 @@ def _progress(verb: str, noun: str, *, quiet: bool) -> Iterator[Callable[[int, i
             bar.update(task, completed=done, total=total)
 
         yield advance
-
-
-def _dumps(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2, default=str) + "\n"
 
 
 def _export_summary(report: ExportReport) -> None:
