@@ -247,7 +247,7 @@ def test_chunks_of_another_workspace_crowding_the_best_matches_do_not_hide_ours(
     assert len(gz.index.search(owner_b, "invoice", k=50)) == 50
 
 
-def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(store_url: str, tmp_path: Path) -> None:
+def test_very_frequent_terms_do_not_decide_what_matches_while_rarer_ones_remain(store_url: str, tmp_path: Path) -> None:
     from gazette.settings import load_settings
 
     docs = tmp_path / "docs"
@@ -266,6 +266,31 @@ def test_terms_in_very_many_chunks_are_left_out_while_rarer_ones_remain(store_ur
     hits = exact.index.search(exact.local_owner(), "service credentials")
     assert hits[0].path == "rare.md"
     assert len(hits) == 6
+    exact.close()
+
+
+def test_frequent_terms_still_score_the_chunks_a_rarer_term_finds(store_url: str, tmp_path: Path) -> None:
+    from gazette.settings import load_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for number in range(5):
+        (docs / f"common{number}.md").write_text(f"# Page {number}\nThe service handles requests.\n")
+    for number in range(10):
+        (docs / f"other{number}.md").write_text(f"# Other {number}\nUnrelated words about gardens.\n")
+    (docs / "plain.md").write_text("# Plain\nThe vault rotates credentials for the team nightly.\n")
+    (docs / "both.md").write_text("# Both\nThe service rotates credentials for the service nightly.\n")
+    pruned = Gazette(load_settings(store={"url": store_url}, index={"common_term_chunks": 3}).settings)
+    pruned.index.index_repo(pruned.local_owner(), docs, "docs")
+    exact = Gazette(load_settings(store={"url": store_url}, index={"common_term_chunks": 1000}).settings)
+    # "service" (6 of 17 chunks) no longer decides which chunks match, but it still ranks them:
+    # of two chunks alike but for it, the one saying "service" comes first, scored as in full.
+    found = pruned.index.search(pruned.local_owner(), "service credentials")
+    assert [hit.path for hit in found] == ["both.md", "plain.md"]
+    full = {hit.path: hit.score for hit in exact.index.search(exact.local_owner(), "service credentials")}
+    assert len(full) == 7  # the full query also finds the chunks holding only "service"
+    assert [hit.score for hit in found] == [pytest.approx(full["both.md"]), pytest.approx(full["plain.md"])]
+    pruned.close()
     exact.close()
 
 

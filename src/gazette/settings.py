@@ -131,10 +131,10 @@ class IndexSettings(_Section):
         description="Processes that read and chunk files on large indexing runs (0: one per core, up to 8; 1: none).",
     )
     common_term_chunks: int = Field(
-        default=20_000,
+        default=5_000,
         ge=1,
-        description="Query terms found in more chunks than this are left out when rarer ones remain "
-        "(bounds query time on large indexes).",
+        description="Query terms found in more chunks than this only score: the chunks searched are those "
+        "holding a rarer term, when one remains (bounds query time on large indexes).",
     )
 
 

@@ -211,22 +211,38 @@ def search(
 ) -> list[Any]:
     """Best chunks for any of `terms` (already reduced to plain words), best first, with `score`.
 
-    Terms found in more than `common_after` chunks are left out of the match when rarer terms
-    remain: the time of a query grows with the length of its terms' posting lists,
-    while such frequent terms weigh little in BM25 (a dynamic stopword list). None keeps all.
+    The time of a query grows with the length of its terms' posting lists. Terms found in more
+    than `common_after` chunks (None: no limit) therefore only score: the chunks considered are
+    those holding at least one rarer term, and each of them gets its exact score over every
+    term. A chunk holding only such frequent terms is not found unless no term is rarer.
     """
-    if common_after is not None and len(terms) > 1:
-        terms = _selective_terms(conn, terms, common_after)
-    if conn.dialect.name != "sqlite":
-        return _search_postgres(conn, workspace_id=workspace_id, repo_id=repo_id, terms=terms, limit=limit)
-    params: dict[str, Any] = {"match": fts5_match(terms), "workspace": workspace_id, "limit": limit}
+    rare, common = _split_common(conn, terms, common_after) if common_after is not None else (terms, [])
+    params: dict[str, Any] = {"workspace": workspace_id, "limit": limit}
     if repo_id is not None:
         params["repo"] = repo_id
+    if conn.dialect.name != "sqlite":
+        return _search_postgres(conn, params, match=rare, rank=terms)
+    if not common:
+        return _search_sqlite(conn, params, fts5_match(rare))
+    # BM25 sums a weight per query term present in a chunk, and FTS5 scores every chunk its
+    # expression matches. Chunks holding rare terms but no common one score the same by the
+    # rare terms alone; chunks holding both are matched by `rare AND common`, which FTS5 walks
+    # along the short posting lists. Every chunk ranked above one of the first pass's missing
+    # chunks scores at least as much in full, so the best `limit` of the two passes are exact.
+    alone = _search_sqlite(conn, params, fts5_match(rare))
+    both = _search_sqlite(conn, params, f"({fts5_match(rare)}) AND ({fts5_match(common)})")
+    merged = {row.id: row for row in alone} | {row.id: row for row in both}
+    return sorted(merged.values(), key=lambda row: -row.score)[:limit]
+
+
+def _search_sqlite(conn: Connection, params: dict[str, Any], match: str) -> list[Any]:
     # Rank in FTS5 alone first, then join the few best: joining every match before sorting costs
     # 3x the query. Other workspaces' (or repos') chunks may crowd the first window; when fewer
     # than `limit` survive the filter, the exact query runs.
-    found = list(conn.execute(_sqlite_statement(repo_id, windowed=True), {**params, "window": limit * 4}))
-    if len(found) < limit:
+    params = {**params, "match": match}
+    repo_id = params.get("repo")
+    found = list(conn.execute(_sqlite_statement(repo_id, windowed=True), {**params, "window": params["limit"] * 4}))
+    if len(found) < params["limit"]:
         found = list(conn.execute(_sqlite_statement(repo_id, windowed=False), params))
     return found
 
@@ -255,8 +271,10 @@ def _sqlite_statement(repo_id: int | None, *, windowed: bool) -> Any:
     )
 
 
-def _selective_terms(conn: Connection, terms: list[str], cap: int) -> list[str]:
-    """`terms` without those in more than `cap` chunks; all of them if none is rarer."""
+def _split_common(conn: Connection, terms: list[str], cap: int) -> tuple[list[str], list[str]]:
+    """(`terms` in at most `cap` chunks, the others); all of them rare if none is."""
+    if len(terms) < 2:
+        return terms, []
     # Counting stops at cap + 1, so the cost is bounded whatever the term (and the index stems it).
     if conn.dialect.name == "sqlite":
         count = text("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH :match LIMIT :stop)")
@@ -266,28 +284,24 @@ def _selective_terms(conn: Connection, terms: list[str], cap: int) -> list[str]:
             "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tsv @@ to_tsquery('english', :match) LIMIT :stop) hits"
         )
         matches = [tsquery([term]) for term in terms]
-    rare = [
-        term
-        for term, match in zip(terms, matches, strict=True)
-        if not match or conn.execute(count, {"match": match, "stop": cap + 1}).scalar_one() <= cap
-    ]
-    return rare or terms
+    rare: list[str] = []
+    common: list[str] = []
+    for term, match in zip(terms, matches, strict=True):
+        frequent = bool(match) and conn.execute(count, {"match": match, "stop": cap + 1}).scalar_one() > cap
+        (common if frequent else rare).append(term)
+    return (rare, common) if rare else (terms, [])
 
 
-def _search_postgres(
-    conn: Connection, *, workspace_id: int, repo_id: int | None, terms: list[str], limit: int
-) -> list[Any]:
-    repo_filter = "AND c.repo_id = :repo" if repo_id is not None else ""
+def _search_postgres(conn: Connection, params: dict[str, Any], *, match: list[str], rank: list[str]) -> list[Any]:
+    # The chunks holding a rare term, ranked by every term: ts_rank_cd takes its own query.
+    repo_filter = "AND c.repo_id = :repo" if "repo" in params else ""
     statement = text(
-        f"SELECT {_COLUMNS}, ts_rank_cd(c.tsv, q) AS score "  # noqa: S608
-        "FROM chunks c, to_tsquery('english', :query) q, files f, repos r "
+        f"SELECT {_COLUMNS}, ts_rank_cd(c.tsv, ranked) AS score "  # noqa: S608
+        "FROM chunks c, to_tsquery('english', :match) q, to_tsquery('english', :rank) ranked, files f, repos r "
         "WHERE c.tsv @@ q AND f.id = c.file_id AND r.id = c.repo_id "
         f"AND c.workspace_id = :workspace {repo_filter} ORDER BY score DESC LIMIT :limit"
     )
-    params: dict[str, Any] = {"query": tsquery(terms), "workspace": workspace_id, "limit": limit}
-    if repo_id is not None:
-        params["repo"] = repo_id
-    return list(conn.execute(statement, params))
+    return list(conn.execute(statement, {**params, "match": tsquery(match), "rank": tsquery(rank)}))
 
 
 def fts5_match(terms: Sequence[str]) -> str:
