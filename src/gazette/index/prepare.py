@@ -63,7 +63,7 @@ def prepare_file(candidate: Candidate, known_sha256: str | None) -> Prepared:
             "heading": piece.heading,
             "text": piece.text,
             "token_estimate": max(1, len(piece.text) // 4),
-            "search_text": code_terms.search_text(piece.text, heading=piece.heading, path=candidate.path),
+            "search_terms": code_terms.search_terms(piece.text, path=candidate.path),
         }
         for piece in pieces
     ]
@@ -78,12 +78,18 @@ def prepare_all(work: Sequence[tuple[Candidate, str | None]], *, workers: int) -
         return
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
     try:
-        # A window at a time: finished files wait in memory only until the caller takes them.
+        # A window at a time, so finished files wait in memory only until the caller takes them;
+        # the next window is queued before this one is handed out, so the workers never idle
+        # while the caller writes the end of a window.
+        queued: Iterator[Prepared] = iter(())
         for start in range(0, len(work), _WINDOW):
             window = work[start : start + _WINDOW]
             candidates = [candidate for candidate, _ in window]
             shas = [sha for _, sha in window]
-            yield from pool.map(prepare_file, candidates, shas, chunksize=_CHUNKSIZE)
+            following = pool.map(prepare_file, candidates, shas, chunksize=_CHUNKSIZE)
+            yield from queued
+            queued = following
+        yield from queued
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

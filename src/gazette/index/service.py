@@ -271,6 +271,9 @@ class Index:
             for _, _, chunk_rows, _ in pending:
                 embedded.append(flat[offset : offset + len(chunk_rows)])
                 offset += len(chunk_rows)
+        for _, _, chunk_rows, _ in pending:
+            for row in chunk_rows:
+                row["search_text"] = code_terms.joined_search_text(row["text"], row["heading"], row.pop("search_terms"))
         # One transaction per batch: each file's old chunks are replaced atomically with its new ones.
         size = next((len(vectors_of[0]) for vectors_of in embedded if vectors_of), None)
         with self._gz.store.begin() as conn:

@@ -99,12 +99,17 @@ def path_terms(path: str) -> list[str]:
 
 def search_text(text: str, *, heading: str | None, path: str) -> str:
     """What the full-text index stores for a chunk."""
-    extra = [*expansions(text), *_path_terms(path)]
-    parts = [text]
-    if heading:
-        parts.append(heading)
-    parts.append(" ".join(extra))
-    return "\n".join(parts)
+    return joined_search_text(text, heading, search_terms(text, path=path))
+
+
+def search_terms(text: str, *, path: str) -> str:
+    """The line of terms a chunk's search text adds to its text: identifiers' parts and the path's terms."""
+    return " ".join([*expansions(text), *_path_terms(path)])
+
+
+def joined_search_text(text: str, heading: str | None, terms: str) -> str:
+    """`search_text` from its parts (the indexing workers send only the terms line, not the text twice)."""
+    return f"{text}\n{heading}\n{terms}" if heading else f"{text}\n{terms}"
 
 
 def query_terms(query: str) -> list[str]:
