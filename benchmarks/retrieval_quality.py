@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import math
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -79,6 +80,7 @@ def gazette_runs(corpus: dict[str, str], queries: dict[str, str]) -> tuple[dict[
         runs[query_id] = ranked
     query_ms = (time.perf_counter() - started) / max(1, len(queries)) * 1000
     gz.close()
+    shutil.rmtree(work, ignore_errors=True)
     return runs, index_seconds, query_ms
 
 
@@ -161,6 +163,8 @@ def local_runs(
         seconds = (time.perf_counter() - started) / max(1, len(queries)) * 1000
         results[f"gazette hybrid (BM25 + MiniLM, {label})"] = (hybrid, index_seconds, seconds)
         gz.close()
+    if keep is None:
+        shutil.rmtree(work, ignore_errors=True)
     return results
 
 
