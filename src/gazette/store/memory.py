@@ -225,10 +225,11 @@ def search(
     if not common:
         return _search_sqlite(conn, params, fts5_match(rare))
     # BM25 sums a weight per query term present in a chunk, and FTS5 scores every chunk its
-    # expression matches. Chunks holding rare terms but no common one score the same by the
-    # rare terms alone; chunks holding both are matched by `rare AND common`, which FTS5 walks
-    # along the short posting lists. Every chunk ranked above one of the first pass's missing
-    # chunks scores at least as much in full, so the best `limit` of the two passes are exact.
+    # expression matches. A chunk holding no common term scores the same by the rare terms
+    # alone; chunks holding both are scored in full by `rare AND common`, which FTS5 walks along
+    # the short posting lists. A chunk of the first kind that belongs in the best `limit` is
+    # among the first pass's best `limit` (each chunk above it there scores at least as much in
+    # full), and one of the second kind among the second pass's: the merged best are exact.
     alone = _search_sqlite(conn, params, fts5_match(rare))
     both = _search_sqlite(conn, params, f"({fts5_match(rare)}) AND ({fts5_match(common)})")
     merged = {row.id: row for row in alone} | {row.id: row for row in both}
