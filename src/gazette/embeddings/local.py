@@ -50,8 +50,9 @@ class LocalEmbedder:
             self._single = _OnnxQueries.open(self._path, settings.data_dir / "models", self._model)
         except ImportError:
             _log.info("onnxruntime is not installed: queries are embedded with torch (slower)")
-        if self._single is None:
-            _log.warning("no usable ONNX copy of the model: queries are embedded with torch (slower)")
+        else:
+            if self._single is None:
+                _log.warning("no usable ONNX copy of the model: queries are embedded with torch (slower)")
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if len(texts) == 1 and self._single is not None:
