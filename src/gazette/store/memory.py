@@ -294,13 +294,17 @@ def _split_common(conn: Connection, terms: list[str], cap: int) -> tuple[list[st
 
 
 def _search_postgres(conn: Connection, params: dict[str, Any], *, match: list[str], rank: list[str]) -> list[Any]:
-    # The chunks holding a rare term, ranked by every term: ts_rank_cd takes its own query.
+    # The chunks holding a rare term, ranked by every term: ts_rank_cd takes its own query. The
+    # best are picked from `chunks` alone and only they are joined: joining (and carrying the
+    # text of) every match before sorting took a third of the time at 100,000 chunks.
     repo_filter = "AND c.repo_id = :repo" if "repo" in params else ""
     statement = text(
-        f"SELECT {_COLUMNS}, ts_rank_cd(c.tsv, ranked) AS score "  # noqa: S608
-        "FROM chunks c, to_tsquery('english', :match) q, to_tsquery('english', :rank) ranked, files f, repos r "
-        "WHERE c.tsv @@ q AND f.id = c.file_id AND r.id = c.repo_id "
-        f"AND c.workspace_id = :workspace {repo_filter} ORDER BY score DESC LIMIT :limit"
+        f"SELECT {_COLUMNS}, top.score FROM "  # noqa: S608
+        "(SELECT c.id, ts_rank_cd(c.tsv, ranked) AS score "
+        "FROM chunks c, to_tsquery('english', :match) q, to_tsquery('english', :rank) ranked "
+        f"WHERE c.tsv @@ q AND c.workspace_id = :workspace {repo_filter} ORDER BY score DESC LIMIT :limit) top "
+        "JOIN chunks c ON c.id = top.id JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = c.repo_id "
+        "ORDER BY top.score DESC"
     )
     return list(conn.execute(statement, {**params, "match": tsquery(match), "rank": tsquery(rank)}))
 
