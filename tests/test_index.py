@@ -354,3 +354,16 @@ def test_worker_processes_index_exactly_what_one_process_does(home: Path, tmp_pa
     assert [error.path for error in two.errors] == ["blob.txt"]
     assert results[0] == results[1]
     assert results[0]
+
+
+def test_workers_hand_back_every_file_in_order_across_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gazette.index import prepare
+    from gazette.index.walker import walk
+
+    for number in range(prepare.PARALLEL_MIN_FILES + 30):
+        (tmp_path / f"mod{number:03}.py").write_text(f"def handle_{number}(request):\n    return {number}\n")
+    work = [(candidate, None) for candidate in walk(tmp_path, max_bytes=10_000).files]
+    monkeypatch.setattr(prepare, "_WINDOW", 64)  # 4 windows, each queued before the last is handed out
+    parallel = list(prepare.prepare_all(work, workers=2))
+    assert len(work) > 3 * prepare._WINDOW
+    assert parallel == [prepare.prepare_file(candidate, None) for candidate, _ in work]
