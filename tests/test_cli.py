@@ -196,15 +196,18 @@ def test_usage_errors_exit_2_with_clicks_message(capsys: pytest.CaptureFixture[s
 
 
 class ModelServer(http.server.BaseHTTPRequestHandler):
-    """Answers what doctor probes: Ollama's /api/version and an OpenAI-compatible /v1/models."""
+    """Answers what doctor probes: Ollama's /api/version, an OpenAI-compatible /v1/models (LM Studio,
+    Anthropic) and /models (DeepSeek's base has no /v1)."""
 
     seen_authorization: ClassVar[list[str]] = []
+    seen_api_keys: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         self.seen_authorization.append(self.headers.get("Authorization", ""))
+        self.seen_api_keys.append(self.headers.get("x-api-key", ""))
         if self.path == "/api/version":
             body = b'{"version": "0.9.0"}'
-        elif self.path == "/v1/models":
+        elif self.path in ("/v1/models", "/models"):
             body = b'{"object": "list", "data": [{"id": "local-model", "object": "model"}]}'
         else:
             self.send_error(404)
@@ -242,6 +245,33 @@ def test_doctor_reaches_configured_ollama_and_openai_compatible_servers(
     assert checks["openai_compatible"]["status"] == "ok"
     assert "Bearer sk-local-abcdefghijklmnopqrst" in ModelServer.seen_authorization
     assert "sk-local" not in out
+
+
+def test_doctor_reaches_lm_studio_and_probes_hosted_apis_only_with_a_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model_server: str
+) -> None:
+    monkeypatch.setenv("GAZETTE_PROVIDERS__LMSTUDIO__BASE_URL", f"{model_server}/v1")
+    monkeypatch.setenv("GAZETTE_PROVIDERS__ANTHROPIC__BASE_URL", model_server)
+    monkeypatch.setenv("GAZETTE_PROVIDERS__ANTHROPIC__API_KEY", "sk-ant-abcdefghijklmnopqrst")
+    monkeypatch.setenv("GAZETTE_PROVIDERS__DEEPSEEK__BASE_URL", model_server)
+    code, out, _ = run(capsys, "doctor", "--json")
+    checks = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert code == 0
+    assert (checks["lmstudio"]["status"], checks["anthropic"]["status"]) == ("ok", "ok")
+    assert "sk-ant-abcdefghijklmnopqrst" in ModelServer.seen_api_keys
+    assert checks["deepseek"]["status"] == "skip"
+    assert "DEEPSEEK__API_KEY" in checks["deepseek"]["detail"]
+    monkeypatch.setenv("GAZETTE_PROVIDERS__DEEPSEEK__API_KEY", "sk-deep-abcdefghijklmnopqrst")
+    monkeypatch.setenv("GAZETTE_PROVIDERS__ANTHROPIC__BASE_URL", "http://127.0.0.1:9")  # nothing listens
+    code, out, _ = run(capsys, "doctor", "--json")
+    checks = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert code == 0  # provider checks are optional: an unreachable one is reported, not fatal
+    assert checks["deepseek"]["status"] == "ok"
+    assert "Bearer sk-deep-abcdefghijklmnopqrst" in ModelServer.seen_authorization
+    assert checks["anthropic"]["status"] == "fail"
+    assert "unreachable" in checks["anthropic"]["detail"]
+    assert "sk-ant" not in out
+    assert "sk-deep" not in out
 
 
 def test_auth_add_prints_the_token_once_and_list_never_shows_it(capsys: pytest.CaptureFixture[str]) -> None:

@@ -187,6 +187,25 @@ class Doctor:
                 detail="not configured (GAZETTE_PROVIDERS__OPENAI__BASE_URL)",
                 required=False,
             )
+        if providers.lmstudio.base_url:
+            yield self._probe("lmstudio", providers.lmstudio.base_url.rstrip("/") + "/models", {})
+        else:
+            detail = "not configured (GAZETTE_PROVIDERS__LMSTUDIO__BASE_URL)"
+            yield Check(name="lmstudio", status="skip", detail=detail, required=False)
+        # The hosted APIs are probed only with a key: a model list answers only an accepted key.
+        anthropic, deepseek = providers.anthropic, providers.deepseek
+        if anthropic.api_key:
+            headers = {"x-api-key": anthropic.api_key.get_secret_value(), "anthropic-version": anthropic.version}
+            yield self._probe("anthropic", anthropic.base_url.rstrip("/") + "/v1/models", headers)
+        else:
+            detail = "no key (GAZETTE_PROVIDERS__ANTHROPIC__API_KEY)"
+            yield Check(name="anthropic", status="skip", detail=detail, required=False)
+        if deepseek.api_key:
+            headers = {"Authorization": f"Bearer {deepseek.api_key.get_secret_value()}"}
+            yield self._probe("deepseek", deepseek.base_url.rstrip("/") + "/models", headers)
+        else:
+            detail = "no key (GAZETTE_PROVIDERS__DEEPSEEK__API_KEY)"
+            yield Check(name="deepseek", status="skip", detail=detail, required=False)
 
     def _mcp_servers(self) -> Iterator[Check]:
         for name, server in self._gz.settings.mcp_servers.items():
