@@ -242,6 +242,26 @@ def test_a_client_that_leaves_mid_stream_stops_the_answer_and_it_is_recorded_int
     assert time.monotonic() - started < 10 * 0.2  # stopped before the model finished
 
 
+def test_a_client_that_leaves_before_a_json_answer_stops_it_and_it_is_recorded_interrupted(
+    served: RunningServer, store: Gazette, ollama: ModelServer
+) -> None:
+    ollama.delay = 0.2  # ten frames: two seconds for the whole answer
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+        httpx.post(
+            f"{served.http_url}/v1/chat",
+            headers=served.headers,
+            json={"prompt": "Why is the sky blue?", "model": MODEL},
+            timeout=httpx.Timeout(5.0, read=0.5),
+        )
+    user, assistant = wait_for_rows(store, 2)
+    assert (user.role, bool(user.interrupted)) == ("user", False)
+    assert (assistant.role, bool(assistant.interrupted)) == ("assistant", True)
+    assert ANSWER.startswith(assistant.content)
+    assert len(assistant.content) < len(ANSWER)
+    assert time.monotonic() - started < 10 * 0.2  # stopped before the model finished
+
+
 def test_a_websocket_stop_ends_the_answer_which_is_recorded_interrupted_and_the_next_question_works(
     served: RunningServer, store: Gazette, ollama: ModelServer
 ) -> None:

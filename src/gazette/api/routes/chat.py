@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +19,7 @@ from gazette.api.deps import GazetteDep, PrincipalDep
 from gazette.api.streaming import iterate_in_thread
 from gazette.app import Gazette
 from gazette.auth import Principal
-from gazette.dialogs import Answer, AskEvent, Usage, final_answer
+from gazette.dialogs import Answer, AskEvent, Usage
 from gazette.errors import GazetteError
 from gazette.logs import get_logger
 from gazette.providers import TextDelta
@@ -118,7 +118,28 @@ async def chat(gz: GazetteDep, principal: PrincipalDep, body: ChatBody, request:
             media_type=SSE_MEDIA_TYPE,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    return ChatAnswer.of(await run_in_threadpool(final_answer, events))
+    answer = await _answer_unless_gone(events, request)
+    if answer is None:
+        return Response(status_code=499)  # nobody is left to read it (nginx's "client closed request")
+    return ChatAnswer.of(answer)
+
+
+async def _answer_unless_gone(events: Generator[AskEvent, None, None], request: Request) -> Answer | None:
+    """The whole answer, or None when the client leaves first.
+
+    Checked after each piece of the answer: leaving closes `events`, which stops the model call
+    and records what arrived as interrupted, as a streaming client's leaving does.
+    """
+    stream = iterate_in_thread(events)
+    try:
+        async for event in stream:
+            if isinstance(event, Answer):
+                return event
+            if await request.is_disconnected():
+                return None
+    finally:
+        await stream.aclose()
+    raise AssertionError("the answer stream ended without its Answer")  # pragma: no cover - ask always ends so
 
 
 def _frame(event: str, data: dict[str, Any]) -> str:
