@@ -128,7 +128,12 @@ class AnthropicProvider:
         self._server.close()
 
     def _headers(self, key: SecretStr | None) -> dict[str, str]:
-        headers = {"anthropic-version": self._version}
-        if key is not None:
-            headers["x-api-key"] = key.get_secret_value()
-        return headers
+        return auth_headers(key, self._version)
+
+
+def auth_headers(key: SecretStr | None, version: str) -> dict[str, str]:
+    """What every call to Anthropic's API carries: the API version and, if there is one, the key."""
+    headers = {"anthropic-version": version}
+    if key is not None:
+        headers["x-api-key"] = key.get_secret_value()
+    return headers

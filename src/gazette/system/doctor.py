@@ -14,6 +14,8 @@ import httpx
 
 from gazette.errors import GazetteError, NotFoundError, ProviderError, UnavailableError
 from gazette.net import port_free
+from gazette.providers.anthropic import auth_headers
+from gazette.providers.transport import bearer
 from gazette.settings import mask_url
 from gazette.system import resources
 from gazette.system.models import Check, Report
@@ -178,7 +180,7 @@ class Doctor:
             )
         if providers.openai.base_url:
             key = providers.openai.api_key
-            headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+            headers = bearer(key.get_secret_value() if key else None)
             yield self._probe("openai_compatible", providers.openai.base_url.rstrip("/") + "/models", headers)
         else:
             yield Check(
@@ -195,13 +197,13 @@ class Doctor:
         # The hosted APIs are probed only with a key: a model list answers only an accepted key.
         anthropic, deepseek = providers.anthropic, providers.deepseek
         if anthropic.api_key:
-            headers = {"x-api-key": anthropic.api_key.get_secret_value(), "anthropic-version": anthropic.version}
+            headers = auth_headers(anthropic.api_key, anthropic.version)
             yield self._probe("anthropic", anthropic.base_url.rstrip("/") + "/v1/models", headers)
         else:
             detail = "no key (GAZETTE_PROVIDERS__ANTHROPIC__API_KEY)"
             yield Check(name="anthropic", status="skip", detail=detail, required=False)
         if deepseek.api_key:
-            headers = {"Authorization": f"Bearer {deepseek.api_key.get_secret_value()}"}
+            headers = bearer(deepseek.api_key.get_secret_value())
             yield self._probe("deepseek", deepseek.base_url.rstrip("/") + "/models", headers)
         else:
             detail = "no key (GAZETTE_PROVIDERS__DEEPSEEK__API_KEY)"
